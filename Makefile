@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11 and make:
+#   make run   - install, then build the whole warehouse on the bundled sample through Dagster
+#   make test  - install, then run every test
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test dev lint lock bench clean
+
+# The environment is rebuilt only when the lock file or the project metadata changes.
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m orchestration build
+
+test: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m pytest -q
+
+dev: install
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench: install
+	$(BIN)/python -m bench.run --scale $(or $(SCALE),sample)
+
+clean:
+	rm -rf data .dagster_home dbt_project/target dbt_project/logs
