@@ -1,0 +1,41 @@
+"""Command line: `python -m orchestration build [--landing DIR]` builds the warehouse through Dagster."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="load landing files and build every asset through Dagster")
+    build.add_argument("--landing", type=Path, help="landing directory (default: RW_LANDING_DIR or the sample)")
+    build.add_argument("--duckdb", type=Path, help="build database path (default: RW_DUCKDB_PATH)")
+    args = parser.parse_args(argv)
+
+    # Settings are read from the environment when the definitions load, so flags become env vars first.
+    if args.landing:
+        os.environ["RW_LANDING_DIR"] = str(args.landing.resolve())
+    if args.duckdb:
+        os.environ["RW_DUCKDB_PATH"] = str(args.duckdb.resolve())
+
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs, settings
+    from orchestration.summary import render
+
+    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    result = defs.get_job_def("build_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+    if not result.success:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        print(f"Build failed in steps: {', '.join(failed) or 'see the Dagster log above'}", file=sys.stderr)
+        return 1
+    print(render(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""dbt models as Dagster assets, split in two around the CLV fit.
+
+The CLV fit (orchestration/assets/clv.py) is Python that reads an intermediate dbt model and writes tables
+the value/equity marts read, so the dbt graph is cut at `tag:clv_scored`: everything upstream builds in
+`dbt_before_clv`, the CLV-scored marts and their descendants in `dbt_after_clv`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Config
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# dbt folder -> Dagster group: the graph reads raw -> staging -> marts -> serving.
+_GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "marts", "marts": "marts"}
+AFTER_CLV = "tag:clv_scored+"
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Models keep their bare name as key; sources take the raw load asset's key from their meta."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "snapshot", "seed"):
+            return AssetKey([dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "snapshot":
+            return "staging"
+        fqn = dbt_resource_props.get("fqn", [])
+        return _GROUP_BY_FOLDER.get(fqn[1] if len(fqn) > 2 else "", "marts")
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+class DbtBuildConfig(Config):
+    """Run-time dbt vars; as_of_date None means the latest event in the data (DOMAIN.md)."""
+
+    as_of_date: str | None = None
+
+
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, config: DbtBuildConfig):
+    # profiles.yml reads the database path from the environment, which dbt's subprocess inherits.
+    os.environ["RW_DUCKDB_PATH"] = str(warehouse.path)
+    args = ["build"]
+    if config.as_of_date:
+        args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
+    yield from dbt.cli(args, context=context).stream()
+
+
+translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    exclude=AFTER_CLV,
+    name="dbt_before_clv",
+)
+def dbt_before_clv(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, config: DbtBuildConfig
+):
+    yield from _build(context, dbt, warehouse, config)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=AFTER_CLV,
+    name="dbt_after_clv",
+)
+def dbt_after_clv(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, config: DbtBuildConfig
+):
+    yield from _build(context, dbt, warehouse, config)

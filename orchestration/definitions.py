@@ -1,0 +1,37 @@
+"""The one Dagster `Definitions` of the warehouse: raw loads -> dbt -> CLV fit -> dbt marts -> checks -> publish."""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.clv import clv_assets
+from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
+from orchestration.assets.raw import raw_assets
+from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
+
+build_warehouse = define_asset_job(
+    "build_warehouse",
+    selection=AssetSelection.all(),
+    description="Load every landing file, build all dbt models, fit CLV, run every check.",
+)
+
+
+def make_definitions(settings: Settings) -> Definitions:
+    """Definitions bound to one set of paths (tests build into their own temporary directories)."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    return Definitions(
+        assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv],
+        jobs=[build_warehouse],
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
+            "dbt": DbtCliResource(project_dir=dbt_project),
+        },
+        # DuckDB has one writer at a time: steps run one after another in one process.
+        executor=in_process_executor,
+    )
+
+
+settings = Settings.from_env()
+defs = make_definitions(settings)

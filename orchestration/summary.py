@@ -1,0 +1,50 @@
+"""The short summary printed after a build: row counts per layer, marts, and where everything is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import Settings
+
+LAYERS = ("raw", "staging", "snapshots", "marts", "clv")
+
+
+def row_counts(duckdb_path: Path) -> dict[str, dict[str, int]]:
+    """Rows of every table and view per layer schema, read through a read-only connection."""
+    counts: dict[str, dict[str, int]] = {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        rows = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in (select unnest(?::varchar[])) order by 1, 2",
+            [list(LAYERS)],
+        ).fetchall()
+        for schema, table in rows:
+            n = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            counts.setdefault(schema, {})[table] = n
+    return counts
+
+
+def render(settings: Settings) -> str:
+    counts = row_counts(settings.duckdb_path)
+    lines = ["", "Warehouse built.", ""]
+    for layer in LAYERS:
+        tables = counts.get(layer, {})
+        if tables:
+            lines.append(f"  {layer:<10} {len(tables):>3} tables  {sum(tables.values()):>12,} rows")
+    lines += ["", "Marts (BI reads these, from the serving copy):"]
+    for name, n in counts.get("marts", {}).items():
+        lines.append(f"  marts.{name:<34} {n:>10,} rows")
+    serving_manifest = settings.serving_dir / "current" / "manifest.json"
+    lines += [
+        "",
+        f"Build database (Dagster/dbt only):  {settings.duckdb_path}",
+        f"Serving files for BI (read-only):   {settings.serving_dir}"
+        + ("" if serving_manifest.exists() else "  (not published in this build)"),
+        f"Reports (data docs, report, dbt docs): {settings.reports_dir}",
+        f"Landing directory loaded:           {settings.landing_dir}",
+        "Dagster UI with this run history:    make dev  ->  http://127.0.0.1:3000",
+        "",
+    ]
+    return "\n".join(lines)
