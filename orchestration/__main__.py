@@ -12,7 +12,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="load landing files and build every asset through Dagster")
-    build.add_argument("--landing", type=Path, help="landing directory (default: RW_LANDING_DIR or the sample)")
+    build.add_argument(
+        "--landing", type=Path, help="landing directory (default: RW_LANDING_DIR or the sample)"
+    )
     build.add_argument("--duckdb", type=Path, help="build database path (default: RW_DUCKDB_PATH)")
     args = parser.parse_args(argv)
 
@@ -28,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.summary import render
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    result = defs.get_job_def("build_warehouse").execute_in_process(instance=instance, raise_on_error=False)
+    result = defs.resolve_job_def("build_warehouse").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"Build failed in steps: {', '.join(failed) or 'see the Dagster log above'}", file=sys.stderr)

@@ -48,7 +48,7 @@ def build_through_dagster(settings: Settings):
     from orchestration.definitions import make_definitions
 
     defs = make_definitions(settings)
-    return defs.get_job_def("build_warehouse").execute_in_process(
+    return defs.resolve_job_def("build_warehouse").execute_in_process(
         instance=DagsterInstance.ephemeral(), raise_on_error=False
     )
 
