@@ -1,0 +1,39 @@
+"""The landing sensor asks for a run exactly when files are new or changed, and never twice for the same set."""
+
+from __future__ import annotations
+
+from dagster import RunRequest, SkipReason, build_sensor_context
+
+from orchestration.schedules import new_landing_files
+
+
+def _tick(cursor):
+    context = build_sensor_context(cursor=cursor)
+    return new_landing_files(context), context.cursor
+
+
+def test_sensor_runs_for_new_and_changed_files_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("RW_LANDING_DIR", str(tmp_path))
+    orders = tmp_path / "orders" / "orders"
+    orders.mkdir(parents=True)
+
+    result, cursor = _tick(None)
+    assert isinstance(result, SkipReason)
+
+    (orders / "orders_2025-01.jsonl").write_text('{"order_id": "o1"}\n')
+    (orders / "notes.txt").write_text("not a landing file")  # ignored: matches no documented file family
+    result, cursor = _tick(cursor)
+    assert isinstance(result, RunRequest)
+    first_key = result.run_key
+
+    result, cursor = _tick(cursor)
+    assert isinstance(result, SkipReason), "the same files must not start a second run"
+
+    (orders / "orders_2025-02.jsonl").write_text('{"order_id": "o2"}\n')
+    result, cursor = _tick(cursor)
+    assert isinstance(result, RunRequest) and result.run_key != first_key
+    assert result.tags["landing/new_files"] == "1"
+
+    (orders / "orders_2025-02.jsonl").write_text('{"order_id": "o2"}\n{"order_id": "o3"}\n')
+    result, cursor = _tick(cursor)
+    assert isinstance(result, RunRequest), "a changed file is reported by a run (the loader then flags it)"
