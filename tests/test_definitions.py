@@ -59,7 +59,12 @@ def test_clv_fit_sits_between_the_summary_and_the_value_marts():
 
 def test_sample_builds_every_mart_through_dagster(built_warehouse):
     with duckdb.connect(str(built_warehouse.duckdb_path), read_only=True) as con:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables where table_schema='marts'").fetchall()}
+        tables = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema='marts'"
+            ).fetchall()
+        }
         for mart in MARTS:
             assert mart in tables, f"mart {mart} missing"
             assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] > 0, f"mart {mart} empty"

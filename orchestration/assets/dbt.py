@@ -13,9 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
-
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 from orchestration.resources import DuckDBWarehouse
+
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -49,7 +55,9 @@ class DbtBuildConfig(Config):
     as_of_date: str | None = None
 
 
-def _build(context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, config: DbtBuildConfig):
+def _build(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBWarehouse, config: DbtBuildConfig
+):
     # profiles.yml reads the database path from the environment, which dbt's subprocess inherits.
     os.environ["RW_DUCKDB_PATH"] = str(warehouse.path)
     args = ["build"]
