@@ -7,7 +7,7 @@ match these specs (see the README, "Bring your own data").
 
 Landing layout: ``<landing>/<source>/<file_family>/<file_family>_<period>.<ext>``, for example
 ``landing/orders/orders/orders_2024-03.jsonl``. Any period label is accepted (a month, a day);
-files are loaded in name order. Timestamps are ISO-8601; one without a UTC offset is read as UTC.
+files are loaded in name order. Files may be gzip-compressed (``orders_2024-03.jsonl.gz``). Timestamps are ISO-8601; one without a UTC offset is read as UTC.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ class RawTable:
     extra: dict = field(default_factory=dict)
 
     @property
-    def glob(self) -> str:
-        ext = "csv" if self.format == "csv" else "jsonl"
-        return f"{self.source}/{self.file_family}/{self.file_family}_*.{ext}"
+    def globs(self) -> tuple[str, str]:
+        """Landing files of this table, plain or gzip-compressed (DuckDB's readers decompress .gz)."""
+        base = f"{self.source}/{self.file_family}/{self.file_family}_*.{self.format}"
+        return base, base + ".gz"
 
 
 CHANNELS = ("organic", "paid_search", "social", "referral", "email", "partner")

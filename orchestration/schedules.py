@@ -32,7 +32,7 @@ daily_build = ScheduleDefinition(
 def landing_files(landing_dir: Path) -> dict[str, str]:
     """Every landing file the loaders would read, relative path -> size and mtime (cheap change marker)."""
     found = {}
-    for pattern in sorted({t.glob for t in RAW_TABLES}):
+    for pattern in sorted({g for t in RAW_TABLES for g in t.globs}):
         for path in sorted(landing_dir.glob(pattern)):
             stat = path.stat()
             found[str(path.relative_to(landing_dir))] = f"{stat.st_size}:{stat.st_mtime_ns}"
