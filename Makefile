@@ -17,10 +17,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 	@touch $@
 
+# dagster-dbt loads the dbt manifest: parse on every run so it never lags behind the models.
 install: $(VENV)/.installed
+	@$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 
 run: install
 	@mkdir -p $(DAGSTER_HOME)

@@ -9,6 +9,8 @@ from orchestration.assets.clv import clv_assets
 from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
 from orchestration.assets.raw import raw_assets
 from orchestration.resources import DuckDBWarehouse
+from orchestration.schedules import daily_build, new_landing_files
+from orchestration.sensors import alert_sensors
 from orchestration.settings import Settings
 
 build_warehouse = define_asset_job(
@@ -24,6 +26,8 @@ def make_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv],
         jobs=[build_warehouse],
+        schedules=[daily_build],
+        sensors=[new_landing_files, *alert_sensors],
         resources={
             "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
             "dbt": DbtCliResource(project_dir=dbt_project),
