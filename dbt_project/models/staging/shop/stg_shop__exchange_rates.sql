@@ -1,0 +1,26 @@
+-- One row per currency and rate date, with the date range the rate applies to: a rate holds from its
+-- date until the next published rate (valid_to exclusive, null for the latest). The first rate of a
+-- currency also covers every earlier date (valid_from 1900-01-01) so no order is left unconverted.
+with ranked as (
+    select
+        *,
+        row_number() over (partition by currency, rate_date order by _file desc, _line desc) as copy_rank
+    from {{ source('raw', 'shop_exchange_rates') }}
+),
+
+rates as (
+    select currency, rate_date, usd_per_unit
+    from ranked
+    where copy_rank = 1
+)
+
+select
+    currency,
+    rate_date,
+    usd_per_unit,
+    case
+        when row_number() over (partition by currency order by rate_date) = 1 then cast('1900-01-01' as date)
+        else rate_date
+    end as valid_from,
+    lead(rate_date) over (partition by currency order by rate_date) as valid_to
+from rates

@@ -1,0 +1,67 @@
+-- One row per order (latest export wins: file name, then line). Timestamps in UTC; every amount in the
+-- reporting currency at the latest rate on or before the order's UTC date (DECISIONS.md, Money).
+{% set reporting = var('reporting_currency') %}
+with ranked as (
+    select
+        *,
+        row_number() over (partition by order_id order by _file desc, _line desc) as copy_rank
+    from {{ source('raw', 'shop_orders') }}
+),
+
+orders as (
+    select
+        *,
+        {{ utc_timestamp('created_at') }} as created_at_utc
+    from ranked
+    where copy_rank = 1
+),
+
+rates as (
+    select * from {{ ref('stg_shop__exchange_rates') }}
+),
+
+converted as (
+    select
+        orders.*,
+        {{ to_date('orders.created_at_utc') }} as order_date,
+        -- usd per unit of the order currency / usd per unit of the reporting currency
+        (case when orders.currency = 'USD' then 1.0 else order_rate.usd_per_unit end)
+        {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
+    from orders
+    left join rates as order_rate
+        on orders.currency = order_rate.currency
+        and {{ to_date('orders.created_at_utc') }} >= order_rate.valid_from
+        and ({{ to_date('orders.created_at_utc') }} < order_rate.valid_to or order_rate.valid_to is null)
+    {%- if reporting != 'USD' %}
+    left join rates as reporting_rate
+        on reporting_rate.currency = '{{ reporting }}'
+        and {{ to_date('orders.created_at_utc') }} >= reporting_rate.valid_from
+        and ({{ to_date('orders.created_at_utc') }} < reporting_rate.valid_to or reporting_rate.valid_to is null)
+    {%- endif %}
+)
+
+select
+    order_id,
+    order_number,
+    nullif(trim(customer_id), '') as source_customer_id,
+    email,
+    lower(trim(email)) as email_normalized,
+    created_at_utc as created_at,
+    order_date,
+    {{ month_start('order_date') }} as order_month,
+    status,
+    status <> 'cancelled' as is_completed,
+    currency,
+    fx_rate,
+    subtotal * fx_rate as subtotal,
+    coalesce(discount_total, 0) * fx_rate as discount_total,
+    coalesce(tax_total, 0) * fx_rate as tax_total,
+    coalesce(shipping_total, 0) * fx_rate as shipping_total,
+    total * fx_rate as total,
+    subtotal as subtotal_local,
+    total as total_local,
+    nullif(trim(promo_code), '') as promo_code,
+    nullif(trim(referral_code), '') as referral_code,
+    _file as source_file,
+    _line as source_line
+from converted
