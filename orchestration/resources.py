@@ -31,7 +31,10 @@ class DuckDBWarehouse(ConfigurableResource):
 def connect_with_retry(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     for attempt, wait in enumerate((*LOCK_RETRY_SECONDS, None)):
         try:
-            return duckdb.connect(str(path), read_only=read_only, config={"TimeZone": "UTC"})
+            con = duckdb.connect(str(path), read_only=read_only)
+            # After connecting, not in `config=`: only then can DuckDB autoload the ICU extension TimeZone needs.
+            con.execute("set TimeZone = 'UTC'")
+            return con
         except duckdb.IOException as exc:
             if wait is None or "lock" not in str(exc).lower():
                 raise
