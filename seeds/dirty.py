@@ -1,0 +1,41 @@
+"""Dirty-data helpers shared by every export: emails in another case/spacing, timestamps in local offsets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Offsets (minutes) a misconfigured exporter writes local times in; 0 is written as Z.
+LOCAL_OFFSETS = np.array([120, -300, 60, 330, -420, 540, -240])
+MALFORMED_DATES = ("2024-02-30T10:00:00Z", "31/12/2024 10:00", "not-a-date", "2024-13-01T00:00:00Z")
+
+
+def utc_offsets(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
+    """UTC offset in minutes per row: 0 for most, a local offset for a share `rate`."""
+    hit = rng.random(n) < rate
+    return np.where(hit, LOCAL_OFFSETS[rng.integers(0, len(LOCAL_OFFSETS), n)], 0)
+
+
+def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.ndarray) -> pa.Array:
+    """The same address differing only in case or surrounding spaces, for a share `rate` of rows (per row)."""
+    n = len(emails)
+    hit = rng.random(n) < rate
+    kind = rng.integers(0, 4, n)
+    if not hit.any():
+        return emails
+    conditions = pa.StructArray.from_arrays(
+        [pa.array(kind == 0), pa.array(kind == 1), pa.array(kind == 2)], names=["upper", "title", "lead"]
+    )
+    variant = pc.case_when(
+        conditions,
+        pc.utf8_upper(emails),
+        pc.utf8_capitalize(emails),
+        pc.binary_join_element_wise(" ", emails, ""),
+        pc.binary_join_element_wise(emails, "  ", ""),
+    )
+    return pc.if_else(pa.array(hit), variant, emails)
+
+
+def malformed_dates(rng: np.random.Generator, n: int) -> pa.Array:
+    return pa.array(np.array(MALFORMED_DATES)[rng.integers(0, len(MALFORMED_DATES), n)])
