@@ -1,0 +1,166 @@
+"""Load one landing file into one raw table, all or nothing.
+
+Everything a file changes (its rows, its quarantined rows, its ledger row, new columns) is written in one
+transaction, so a crash leaves either the whole file or no trace of it and a rerun completes the load.
+
+What happens to a file, by its path and checksum against the ledger:
+- path and checksum already recorded: skipped (nothing written), except a rejected file, which is read
+  again (the cause may have been transient) and recorded again only if the outcome changed;
+- new path, but the same bytes already loaded under another path: recorded `skipped_duplicate_content`;
+- path loaded before with other bytes: the file was re-exported. Its earlier rows and quarantined rows
+  are deleted and the new content loaded in the same transaction, recorded `changed_after_load` with the
+  old and new checksums; the asset reports it as a warning. Staging deduplicates on the natural key, so
+  replacing keeps the warehouse equal to the landing directory and never counts a record twice;
+- a required column missing (or the file unreadable): recorded `rejected` naming the file and column;
+  nothing of it is loaded (the earlier rows of a changed file are removed too: the file now on disk is
+  not valid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.loads import ledger
+from orchestration.loads.files import relative_name, sha256_of
+from orchestration.loads.read import Staged, stage
+from orchestration.loads.sql import raw_table
+from orchestration.loads.tables import add_text_columns, table_columns
+from orchestration.loads.validate import CHECKED, check, insert_sql
+from orchestration.raw_schema import RawTable
+
+ALREADY_LOADED = "already_loaded"  # reported, never written to the ledger
+TEMP_TABLES = (
+    "_rw_parsed",
+    "_rw_bad",
+    "_rw_rejects",
+    "_rw_reject_scans",
+    "_rw_lines",
+    "_rw_items",
+    "_rw_staged",
+    CHECKED,
+)
+
+
+@dataclass
+class FileReport:
+    file: str
+    status: str  # a ledger status, or already_loaded
+    rows_in_file: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+    new_columns: list[str] = field(default_factory=list)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, path: Path) -> FileReport:
+    file = relative_name(landing_dir, path)
+    sha256, size = sha256_of(path)
+    prior = ledger.latest(con, table.name, file)
+    if prior and prior.sha256 == sha256 and prior.status != ledger.REJECTED:
+        return FileReport(file, ALREADY_LOADED, message=f"{prior.status} at {prior.loaded_at}")
+
+    con.begin()
+    try:
+        report = _load(con, table, path, file, sha256, size, prior)
+        for name in TEMP_TABLES:
+            con.execute(f"drop table if exists {name}")
+        con.commit()
+        return report
+    except (duckdb.Error, OSError, UnicodeError) as exc:
+        con.rollback()
+        message = f"{file}: could not be read as {table.name}: {exc}"
+    con.begin()
+    if prior is not None and prior.status in ledger.HOLDS_ROWS:
+        _remove_rows(con, table, file)
+    _record_rejection(con, table, file, sha256, size, prior, message)
+    con.commit()
+    return FileReport(file, ledger.REJECTED, message=message)
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    path: Path,
+    file: str,
+    sha256: str,
+    size: int,
+    prior: ledger.LedgerEntry | None,
+) -> FileReport:
+    replaces_rows = prior is not None and prior.status in ledger.HOLDS_ROWS
+    if not replaces_rows:
+        holder = ledger.holder_of_content(con, table.name, sha256, file)
+        if holder:
+            message = f"{file}: same content as {holder}, which is already loaded"
+            ledger.record(con, table.name, file, sha256, size, ledger.DUPLICATE, message)
+            return FileReport(file, ledger.DUPLICATE, message=message)
+
+    replaced = 0
+    if replaces_rows:
+        replaced = _remove_rows(con, table, file)
+
+    staged = stage(con, path, table)
+    problem = _file_problem(table, file, staged)
+    if problem:
+        _record_rejection(con, table, file, sha256, size, prior, problem)
+        return FileReport(file, ledger.REJECTED, message=problem)
+
+    existing = {c.lower() for c in table_columns(con, table.name)}
+    new_columns = [n for n in staged.extras if n.lower() not in existing]
+    add_text_columns(con, table.name, new_columns)
+    check(con, table, staged)
+    accepted_sql, quarantine_sql = insert_sql(table, staged)
+    accepted, quarantined = con.execute(
+        f"select count(*) filter (_reason is null), count(*) filter (_reason is not null) from {CHECKED}"
+    ).fetchall()[0]
+    con.execute(accepted_sql, [file])
+    con.execute(quarantine_sql, [table.name, file])
+
+    notes = []
+    if new_columns:
+        notes.append(f"new columns added as text: {', '.join(new_columns)}")
+    status = ledger.LOADED
+    if replaces_rows:
+        status = ledger.CHANGED
+        notes.insert(
+            0,
+            f"{file}: content changed after it was loaded at {prior.loaded_at} "
+            f"(sha256 {prior.sha256[:12]} -> {sha256[:12]}); its {replaced} earlier rows were replaced",
+        )
+    message = "; ".join(notes)
+    rows = (accepted + quarantined, accepted, quarantined)
+    ledger.record(con, table.name, file, sha256, size, status, message or None, rows)
+    return FileReport(file, status, *rows, message=message, new_columns=new_columns)
+
+
+def _remove_rows(con: duckdb.DuckDBPyConnection, table: RawTable, file: str) -> int:
+    """Delete what an earlier load of `file` wrote (rows and quarantine); returns the rows deleted."""
+    con.execute("delete from raw._quarantine where table_name = ? and file = ?", [table.name, file])
+    return con.execute(f"delete from {raw_table(table.name)} where _file = ?", [file]).fetchall()[0][0]
+
+
+def _file_problem(table: RawTable, file: str, staged: Staged) -> str | None:
+    if staged.problem:
+        return f"{file}: {staged.problem}"
+    if staged.missing_required:
+        where = "the header" if table.format == "csv" else "every record"
+        names = ", ".join(staged.missing_required)
+        return f"{file}: required column {names} missing from {where}; the file was not loaded"
+    return None
+
+
+def _record_rejection(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    file: str,
+    sha256: str,
+    size: int,
+    prior: ledger.LedgerEntry | None,
+    message: str,
+) -> None:
+    """A rejection is recorded once per content and outcome, however many runs retry it."""
+    if prior and (prior.status, prior.sha256, prior.message) == (ledger.REJECTED, sha256, message):
+        return
+    ledger.record(con, table.name, file, sha256, size, ledger.REJECTED, message)

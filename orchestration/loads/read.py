@@ -1,0 +1,264 @@
+"""Read one landing file into the temp table `_rw_staged`: every value as text, one row per record.
+
+Nothing is typed or judged here except the file's structure: a CSV line with the wrong number of fields
+or an unbalanced quote, and a JSON line that does not parse, become rows with `_problem` set (and their
+line number), so validation can quarantine them with everything else. `_staged` columns:
+`_line`, `_record` (the line's text where it is known), `_problem`, `_problem_column`, then one VARCHAR
+column per table column found in the file and per column new in the export.
+
+Both formats are read by DuckDB's CSV reader with `store_rejects`: CSV with the fixed RFC 4180 dialect
+(`,` `"`), JSON lines as one text field per line (a field separator that cannot occur in valid JSON and
+no quoting). The reader drops rejected records from its output and keeps order, so the line of an
+accepted record is recovered from its ordinal and the rejected lines (`_number_lines`). Line numbers are
+the reader's: the header is line 1 and a quoted value that spans lines counts as one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.loads.files import csv_header
+from orchestration.loads.sql import ident, literal
+from orchestration.loads.tables import LINEAGE_COLUMNS
+from orchestration.raw_schema import RAW_TABLES, RawTable
+
+STAGED = "_rw_staged"
+JSON_LINE_SEPARATOR = "\x1e"  # a control character: never unescaped inside valid JSON
+
+_REJECT_REASONS = """case error_type
+    when 'MISSING COLUMNS' then 'wrong number of fields (' || error_message || ')'
+    when 'TOO MANY COLUMNS' then 'wrong number of fields (' || error_message || ')'
+    when 'UNQUOTED VALUE' then 'unbalanced or misplaced quote (the record runs to the next quote): '
+        || error_message
+    when 'INVALID ENCODING' then 'not valid UTF-8 text'
+    when 'INVALID UNICODE' then 'not valid UTF-8 text'
+    when 'LINE SIZE OVER MAXIMUM' then 'line longer than the reader''s maximum line size'
+    else lower(error_type) || ': ' || error_message end"""
+
+
+@dataclass
+class Staged:
+    present: list[str] = field(default_factory=list)  # schema columns staged (others are null)
+    extras: list[str] = field(default_factory=list)  # columns not in the schema, staged as text
+    missing_required: list[str] = field(default_factory=list)
+    problem: str | None = None  # the whole file cannot be read as this table
+    record_sql: str = "_record"  # how to show a record in quarantine
+
+
+def stage(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
+    return stage_csv(con, path, table) if table.format == "csv" else stage_jsonl(con, path, table)
+
+
+def _read_with_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str) -> None:
+    """`_rw_parsed` (accepted records in file order) and `_rw_bad` (one row per rejected line)."""
+    con.execute("drop table if exists _rw_rejects")
+    con.execute("drop table if exists _rw_reject_scans")
+    con.execute(
+        "create or replace temp table _rw_parsed as select * from read_csv(?, auto_detect = false, "
+        "store_rejects = true, rejects_table = '_rw_rejects', rejects_scan = '_rw_reject_scans', "
+        f"compression = 'auto', strict_mode = true, {options})",
+        [str(path)],
+    )
+    con.execute(
+        f"""create or replace temp table _rw_bad as
+        select line,
+            first(column_name order by column_idx) as column_name,
+            first({_REJECT_REASONS} order by column_idx) as reason,
+            first(trim(csv_line, chr(10) || chr(13)) order by column_idx) as record
+        from _rw_rejects group by line"""
+    )
+
+
+def _number_lines(first_line: int) -> str:
+    """`_rw_parsed` with `_line`: the k-th accepted record takes the k-th line number no reject took."""
+    return f"""(
+        with accepted as (select row_number() over (order by rowid) as k, * from _rw_parsed),
+        rejected as (
+            select line - {first_line} - (row_number() over (order by line) - 1) as accepted_before,
+                row_number() over (order by line) as n
+            from _rw_bad
+        ),
+        gaps as (select accepted_before, max(n) as n from rejected group by accepted_before)
+        select accepted.* exclude (k), accepted.k + {first_line - 1} + coalesce(gaps.n, 0) as _line
+        from accepted asof left join gaps on accepted.k > gaps.accepted_before
+    )"""
+
+
+# ---------------------------------------------------------------------------------------------------- CSV
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
+    header = csv_header(path)
+    if header is None:
+        return Staged(problem="the file is empty: it has no header line")
+    by_lower = {c.name.lower(): c.name for c in table.columns}
+    reserved = {name for name, _ in LINEAGE_COLUMNS}
+    names: list[str] = []
+    for position, cell in enumerate(header, start=1):
+        name = by_lower.get(cell.lower(), cell or f"column_{position}")
+        if name.lower() in {n.lower() for n in names}:
+            return Staged(problem=f"column {name!r} appears twice in the header")
+        if name in reserved:
+            return Staged(problem=f"column {name!r} in the header is reserved for load bookkeeping")
+        names.append(name)
+    staged = Staged(
+        present=[c.name for c in table.columns if c.name in names],
+        extras=[n for n in names if n.lower() not in by_lower],
+        missing_required=[c.name for c in table.columns if c.required and c.name not in names],
+    )
+    if staged.missing_required:
+        return staged
+
+    positional = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names)))
+    _read_with_rejects(
+        con, path, f"header = true, columns = {{{positional}}}, delim = ',', quote = '\"', escape = '\"'"
+    )
+    values = ", ".join(f"c{i} as {ident(name)}" for i, name in enumerate(names))
+    column_of_reject = " ".join(f"when 'c{i}' then {literal(name)}" for i, name in enumerate(names))
+    con.execute(
+        f"""create or replace temp table {STAGED} as
+        select _line, null::varchar as _record, null::varchar as _problem,
+            null::varchar as _problem_column, {values}
+        from {_number_lines(first_line=2)}
+        union all by name
+        select line as _line, record as _record, reason as _problem,
+            case column_name {column_of_reject} end as _problem_column
+        from _rw_bad"""
+    )
+    # Accepted records keep no copy of their text; quarantine shows them as header -> value JSON.
+    pairs = ", ".join(f"{literal(name)}, {ident(name)}" for name in names)
+    staged.record_sql = f"coalesce(_record, json_object({pairs})::varchar)"
+    return staged
+
+
+# ---------------------------------------------------------------------------------------------- JSON lines
+def _json_path(key: str) -> str:
+    return literal('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
+
+
+def _column_path(column_name: str, json_path: str | None) -> str:
+    return literal("$." + json_path) if json_path else _json_path(column_name)
+
+
+def _sibling_unnest_keys(table: RawTable) -> set[str]:
+    """Arrays in this file family that other tables load (orders' line_items): not new columns."""
+    return {
+        t.unnest
+        for t in RAW_TABLES
+        if t.unnest and t.source == table.source and t.file_family == table.file_family
+    }
+
+
+def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """`_rw_lines`: every non-blank line with its number and, if it is no JSON object, the problem."""
+    _read_with_rejects(
+        con,
+        path,
+        f"header = false, columns = {{'line': 'VARCHAR'}}, delim = {literal(JSON_LINE_SEPARATOR)}, "
+        "quote = '', escape = ''",
+    )
+    # `obj` is the line only where it is a JSON object, so JSON functions never see a malformed line
+    # (DuckDB does not promise to evaluate a filter before the projection).
+    con.execute(
+        f"""create or replace temp table _rw_lines as
+        select *, case when _problem is null then line end as obj from (
+            select _line, line, case
+                    when not json_valid(line) then 'not valid JSON (a truncated or malformed line)'
+                    when json_type(line) <> 'OBJECT' then 'not a JSON object'
+                end as _problem
+            from {_number_lines(first_line=1)}
+            where trim(coalesce(line, '')) <> ''
+            union all by name
+            select line as _line, record as line, reason as _problem from _rw_bad
+        )"""
+    )
+
+
+def _keys(con: duckdb.DuckDBPyConnection, objects_sql: str) -> tuple[set[str], bool]:
+    """Distinct keys of the JSON objects in `objects_sql` (one column `obj`) and whether there are any."""
+    has_objects, keys = con.execute(
+        f"""with objects as ({objects_sql})
+        select (select count(*) > 0 from objects),
+            (select coalesce(list(distinct k), []) from (select unnest(json_keys(obj)) as k from objects))"""
+    ).fetchall()[0]
+    return set(keys), bool(has_objects)
+
+
+def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
+    _read_json_lines(con, path)
+    if table.unnest:
+        return _stage_json_items(con, table)
+    objects = "select obj from _rw_lines where obj is not null"
+    keys, has_objects = _keys(con, objects)
+    known = {(c.json_path or c.name).split(".")[0] for c in table.columns} | _sibling_unnest_keys(table)
+    staged = _staged_json(table, keys, known, has_objects)
+    if staged.missing_required:
+        return staged
+    paths = [_column_path(c.name, c.json_path) for c in table.columns] + [
+        _json_path(k) for k in staged.extras
+    ]
+    names = [c.name for c in table.columns] + staged.extras
+    values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
+    con.execute(
+        f"""create or replace temp table {STAGED} as
+        select _line, line as _record, null::varchar as _problem, null::varchar as _problem_column, {values}
+        from (select _line, line, json_extract_string(obj, [{", ".join(paths)}]) as v
+              from _rw_lines where obj is not null)
+        union all by name
+        select _line, line as _record, _problem from _rw_lines where _problem is not null"""
+    )
+    return staged
+
+
+def _staged_json(table: RawTable, keys: set[str], known: set[str], has_objects: bool) -> Staged:
+    staged = Staged(present=[c.name for c in table.columns], extras=sorted(keys - known))
+    if has_objects:  # a required field absent from every record means the export changed shape
+        staged.missing_required = [
+            c.name
+            for c in table.columns
+            if c.required and c.name != table.parent_key and (c.json_path or c.name).split(".")[0] not in keys
+        ]
+    if any(e in {name for name, _ in LINEAGE_COLUMNS} for e in staged.extras):
+        staged.problem = "a field is named like a load bookkeeping column (_file, _line, _loaded_at)"
+    return staged
+
+
+def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged:
+    """One row per element of the record's `table.unnest` array, carrying the parent's key."""
+    array = literal(f"$.{table.unnest}")
+    parent = _json_path(table.parent_key)
+    con.execute(
+        f"""create or replace temp table _rw_items as
+        select _line, json_extract_string(obj, {parent}) as _parent,
+            unnest(json_extract(obj, {literal(f"$.{table.unnest}[*]")})) as item
+        from _rw_lines
+        where json_type(obj, {array}) = 'ARRAY'"""
+    )
+    keys, has_objects = _keys(con, "select item as obj from _rw_items where json_type(item) = 'OBJECT'")
+    known = {(c.json_path or c.name).split(".")[0] for c in table.columns}
+    staged = _staged_json(table, keys, known, has_objects)
+    if has_objects and not con.execute("select count(_parent) > 0 from _rw_items").fetchall()[0][0]:
+        staged.missing_required.append(table.parent_key)
+    if staged.missing_required:
+        return staged
+    item_columns = [c for c in table.columns if c.name != table.parent_key]
+    paths = [_column_path(c.name, c.json_path) for c in item_columns] + [_json_path(k) for k in staged.extras]
+    names = [c.name for c in item_columns] + staged.extras
+    values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
+    parent_name = literal(table.parent_key)
+    con.execute(
+        f"""create or replace temp table {STAGED} as
+        select _line, json_object({parent_name}, _parent, {literal(table.unnest)}, item)::varchar as _record,
+            case when json_type(item) <> 'OBJECT' then 'a {table.unnest} element is not a JSON object' end
+                as _problem,
+            null::varchar as _problem_column, nullif(_parent, '') as {ident(table.parent_key)}, {values}
+        from (select *, json_extract_string(item, [{", ".join(paths)}]) as v from _rw_items)
+        union all by name
+        select _line, line as _record,
+            coalesce(_problem, '{table.unnest} is missing or not a JSON array') as _problem,
+            case when _problem is null then {literal(table.unnest)} end as _problem_column
+        from _rw_lines
+        where json_type(obj, {array}) is distinct from 'ARRAY'"""
+    )
+    return staged
