@@ -17,7 +17,7 @@ ranked as (
         scored.*,
         summary.first_purchase_date,
         summary.last_purchase_date,
-        row_number() over (order by scored.clv desc nulls last, scored.customer_id) * 1.0
+        (row_number() over (order by scored.clv desc nulls last, scored.customer_id) - 1) * 1.0
         / count(*) over () as clv_rank_share
     from scored
     inner join summary
@@ -41,8 +41,8 @@ select
     cast(clv_rank_share as {{ type_double() }}) as clv_rank_share,
     cast(
         case
-            when clv_rank_share <= 1 - {{ var('value_tier_high_quantile') }} then 'high'
-            when clv_rank_share <= 1 - {{ var('value_tier_medium_quantile') }} then 'medium'
+            when clv_rank_share < 1 - {{ var('value_tier_high_quantile') }} then 'high'
+            when clv_rank_share < 1 - {{ var('value_tier_medium_quantile') }} then 'medium'
             else 'low'
         end as {{ dbt.type_string() }}
     ) as value_tier
