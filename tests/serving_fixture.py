@@ -1,0 +1,104 @@
+"""A small hand-made build database with a `marts` schema, for the serving tests that need no full build.
+
+Shapes follow the mart columns in the common brief; values are simple enough to check by hand. dim_customers
+carries the personal columns the publish must mask (email hashed, names and phone dropped).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SALT = "test-salt-not-the-default"
+CHANNELS = ("organic", "paid_search", "referral")
+
+
+def make_build_db(path: Path, customers: int = 120) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts; create schema intermediate")
+        con.execute("create table intermediate.int_clv__settings as select date '2024-06-15' as as_of_date")
+        con.execute(
+            f"""
+            create table marts.dim_customers as
+            select 'c' || i as customer_id,
+                   ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
+                   'Person.' || i || '@Example.com' as email,
+                   'First' || i as first_name, 'Last' || i as last_name, '+1-555-' || i as phone,
+                   'Manager ' || (i % 4) as account_manager,
+                   (i % 7) + 1 as order_count
+            from range({customers}) t(i)
+            """
+        )
+        # Six cohorts (Jan..Jun 2024), offsets up to June; retention (k > 0) = 1 / (k + 1) for channel all.
+        con.execute(
+            """
+            create table marts.mart_retention_cohorts as
+            with base as (
+                select (date '2024-01-01' + to_months(c))::date as cohort_month, k as month_offset
+                from range(6) a(c), range(6) b(k) where c + k < 6
+            )
+            select cohort_month, ch as acquisition_channel, month_offset, 20 as cohort_size,
+                   case when month_offset = 0 then 20 else 20 // (month_offset + 1) end as active_customers,
+                   case when month_offset = 0 then 1.0 else (20 // (month_offset + 1)) / 20 end
+                       as retention_rate,
+                   100.0 * (6 - month_offset) as net_revenue, 5.0 as cumulative_revenue_per_customer,
+                   1.0 / (month_offset + 1) as revenue_retention
+            from base, (values ('all'), ('organic')) v(ch)
+            """
+        )
+        con.execute(
+            """
+            create table marts.mart_customer_flows as
+            select (date '2024-01-01' + to_months(m))::date as month_start, 'all' as acquisition_channel,
+                   10 * m as customers_start, 12 - m as gained, 5 as kept, m as lost, 1 as won_back,
+                   10 * m + 13 - 2 * m as customers_end, 13 - 2 * m as net_change,
+                   (12 - m) / nullif(m, 0) as acquisition_retention_ratio
+            from range(6) t(m)
+            """
+        )
+        con.execute(
+            """
+            create table marts.mart_customer_equity as
+            select (date '2024-01-31' + to_months(m))::date as month_end, ch as acquisition_channel,
+                   50 + m as customers, 1000.0 + 100 * m - 30 * m * m as customer_equity,
+                   200.0 + 10 * m as cash_flow, null::double as equity_change, null::double as roc
+            from range(6) t(m), (values ('organic'), ('referral')) v(ch)
+            """
+        )
+        con.execute(
+            f"""
+            create table marts.mart_customer_value as
+            select 'c' || i as customer_id,
+                   ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
+                   i % 5 as frequency, 3.0 as recency, 10.0 as t, 20.0 + i as monetary_value, 0.8 as p_alive,
+                   1.5 as expected_purchases, 25.0 as expected_order_value,
+                   (i % 40) * 2.5 + (i % 3) * 30 as clv,
+                   'low' as value_tier
+            from range({customers}) t(i)
+            """
+        )
+        con.execute(
+            f"""
+            create table marts.fct_customer_months as
+            select 'c' || i as customer_id, (date '2024-01-01' + to_months(m))::date as month_start,
+                   last_day(date '2024-01-01' + to_months(m)) as month_end,
+                   ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
+                   ['prospect', 'new', 'active', 'at_risk', 'churned', 'reactivated'][(i + m) % 6 + 1]
+                       as lifecycle_stage,
+                   null::varchar as previous_stage, 1 as orders, 10.0 as net_revenue,
+                   5 as days_since_last_order
+            from range({customers}) a(i), range(6) b(m)
+            """
+        )
+        # Hand-worked: fast 30/40 repurchased (75%), slow 10/25 (40%), unsolved 1/10 (10%).
+        con.execute(
+            """
+            create table marts.mart_post_purchase_recovery as
+            select * from (values ('fast', true, 40, 40, 30, 4), ('slow', true, 30, 25, 10, 9),
+                                  ('unsolved', false, 10, 10, 1, 6))
+                v(resolution_bucket, is_solved, customers, observed_customers, repurchased_customers,
+                  churned_customers)
+            """
+        )
+    return path
