@@ -23,8 +23,8 @@ measured as (
         -- hours the ticket has been waiting by the end of as_of_date, for tickets still unanswered/unsolved
         {{ hours_between('tickets.created_at', 'cast(' ~ dbt.dateadd('day', 1, as_of_date()) ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
             as open_hours,
-        {{ sla_hours('tickets.priority', 'sla_first_response_hours') }} as first_response_target_hours,
-        {{ sla_hours('tickets.priority', 'sla_resolution_hours') }} as resolution_target_hours
+        {{ sla_hours('tickets.priority', var('sla_first_response_hours')) }} as first_response_target_hours,
+        {{ sla_hours('tickets.priority', var('sla_resolution_hours')) }} as resolution_target_hours
     from tickets
     left join csat
         on tickets.ticket_id = csat.ticket_id and csat.rating_rank = 1
