@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestration.clv.bgnbd import fit_bgnbd
+from orchestration.clv.bgnbd import fit_bgnbd, log_likelihood
 from orchestration.clv.fit_record import ClvFitError
 from orchestration.clv.gamma_gamma import fit_gamma_gamma
+from orchestration.clv.gamma_gamma import log_likelihood as gg_log_likelihood
 from orchestration.clv.simulation import simulate
 
 # simulate()'s defaults: customers drawn from the two models' stories with these parameters.
@@ -29,6 +30,9 @@ def test_weighted_fit_on_unique_rows_equals_the_fit_on_every_customer():
     for name in ("r", "alpha", "a", "b"):
         assert getattr(weighted, name) == pytest.approx(getattr(per_customer, name), rel=1e-6), name
     assert weighted.log_likelihood == pytest.approx(per_customer.log_likelihood, rel=1e-9)
+    # The optimiser's fast likelihood agrees with the plain per-customer eq. 6 (checked against integrals).
+    plain = log_likelihood(per_customer, data.frequency, data.recency, data.T).sum()
+    assert per_customer.log_likelihood == pytest.approx(plain, rel=1e-12)
     assert (weighted.n_customers, weighted.n_rows) == (10_000, len(rows))
     assert per_customer.n_rows == 10_000
 
@@ -43,6 +47,8 @@ def test_weighted_gamma_gamma_equals_repeating_the_rows():
     for name in ("p", "q", "v"):
         assert getattr(weighted, name) == pytest.approx(getattr(repeated, name), rel=1e-6), name
     assert weighted.log_likelihood == pytest.approx(repeated.log_likelihood, rel=1e-9)
+    plain = gg_log_likelihood(repeated, np.repeat(x, counts), np.repeat(m, counts)).sum()
+    assert repeated.log_likelihood == pytest.approx(plain, rel=1e-12)
 
 
 def test_true_parameters_are_recovered_from_simulated_customers():

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from orchestration.clv.fit_record import ClvFitError, FitRecord
-from orchestration.clv.mle import DEFAULT_MAX_ITERATIONS, fit_maximum_likelihood
+from orchestration.clv.mle import DEFAULT_MAX_ITERATIONS, dot, fit_maximum_likelihood
 
 MODEL = "bgnbd"
 NAMES = ("r", "alpha", "a", "b")
@@ -106,30 +106,56 @@ def _log_likelihood_terms(
     return common + total, np.exp(dropped_term - total)
 
 
-def _mean_log_likelihood(
-    params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, weights: np.ndarray, total_weight: float
-) -> tuple[float, np.ndarray]:
-    r, alpha, a, b = params
-    ll, dropped_share = _log_likelihood_terms(r, alpha, a, b, x, tx, T)
-    alive_share = 1.0 - dropped_share
-    d_r = (
-        digamma(r + x)
-        - digamma(r)
-        + np.log(alpha)
-        - alive_share * np.log(alpha + T)
-        - dropped_share * np.log(alpha + tx)
-    )
-    d_alpha = r / alpha - (r + x) * (alive_share / (alpha + T) + dropped_share / (alpha + tx))
-    d_a = digamma(a + b) - digamma(a + b + x) + dropped_share / a
-    d_b = (
-        digamma(a + b)
-        + digamma(b + x)
-        - digamma(b)
-        - digamma(a + b + x)
-        - dropped_share / np.where(x > 0, b + x - 1, 1.0)
-    )
-    gradient = np.array([weights @ d for d in (d_r, d_alpha, d_a, d_b)]) / total_weight
-    return float(weights @ ll) / total_weight, gradient
+class _Likelihood:
+    """Weighted mean log-likelihood and gradient for the optimiser: eq. 6 summed over rows, with every
+    special function and log evaluated once per distinct x, tx or T (a few hundred values in whole time
+    units) and gathered back to the rows, so an evaluation on ~100k rows costs a few array operations."""
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray) -> None:
+        self.w, self.total = w, float(w.sum())
+        self.xs, self.x_at = np.unique(x, return_inverse=True)
+        self.x_weight = np.bincount(self.x_at, weights=w, minlength=len(self.xs))
+        self.Ts, self.T_at = np.unique(T, return_inverse=True)
+        self.txs, self.tx_at = np.unique(tx, return_inverse=True)
+        self.x = x
+        self.repeat = x > 0
+        # b + x - 1 only matters where x > 0; elsewhere any positive stand-in keeps the log finite.
+        self.xs_repeat = self.xs > 0
+
+    def mean_log_likelihood(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = params
+        xs, x = self.xs, self.x
+        log_T = np.log(alpha + self.Ts)[self.T_at]
+        log_tx = np.log(alpha + self.txs)[self.tx_at]
+        b_x_1 = np.where(self.xs_repeat, b + xs - 1, 1.0)
+        alive_term = -(r + x) * log_T
+        dropped_term = np.where(self.repeat, np.log(a) - np.log(b_x_1)[self.x_at] - (r + x) * log_tx, -np.inf)
+        row_total = np.logaddexp(alive_term, dropped_term)
+        dropped = np.exp(dropped_term - row_total)  # share of the "dropped out at tx" term, 0 for x = 0
+        alive = 1.0 - dropped
+        wd, wa = self.w * dropped, self.w * alive
+
+        # Per distinct x: the gamma-function part of eq. 6 and its derivatives, weighted by customers.
+        xw = self.x_weight
+        value = (
+            xw @ (gammaln(r + xs) + gammaln(b + xs) - gammaln(a + b + xs))
+            + self.total * (r * np.log(alpha) - gammaln(r) + gammaln(a + b) - gammaln(b))
+            + dot(self.w, row_total)
+        )
+        inv_T = (1.0 / (alpha + self.Ts))[self.T_at]
+        inv_tx = (1.0 / (alpha + self.txs))[self.tx_at]
+        d_r = (
+            xw @ digamma(r + xs)
+            + self.total * (np.log(alpha) - digamma(r))
+            - dot(wa, log_T)
+            - dot(wd, log_tx)
+        )
+        d_alpha = self.total * r / alpha - dot(wa * (r + x), inv_T) - dot(wd * (r + x), inv_tx)
+        d_a = xw @ (digamma(a + b) - digamma(a + b + xs)) + wd.sum() / a
+        d_b = xw @ (digamma(a + b) + digamma(b + xs) - digamma(b) - digamma(a + b + xs)) - dot(
+            wd, (1.0 / b_x_1)[self.x_at]
+        )
+        return float(value) / self.total, np.array([d_r, d_alpha, d_a, d_b]) / self.total
 
 
 def fit_bgnbd(
@@ -158,7 +184,7 @@ def fit_bgnbd(
     record = fit_maximum_likelihood(
         MODEL,
         NAMES,
-        lambda p: _mean_log_likelihood(p, x, tx, T, w, total),
+        _Likelihood(x, tx, T, w).mean_log_likelihood,
         start,
         n_customers=int(round(total)),
         n_rows=len(x),

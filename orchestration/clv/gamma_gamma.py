@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from orchestration.clv.fit_record import ClvFitError, FitRecord
-from orchestration.clv.mle import DEFAULT_MAX_ITERATIONS, fit_maximum_likelihood
+from orchestration.clv.mle import DEFAULT_MAX_ITERATIONS, dot, fit_maximum_likelihood
 
 MODEL = "gamma_gamma"
 NAMES = ("p", "q", "v")
@@ -95,8 +95,8 @@ class _Likelihood:
         self.w = w
         self.wx = w * x
         # Parameter-free sums over customers.
-        self.sum_wx_log_m = _dot(self.wx, np.log(m))
-        self.sum_w_log_m = _dot(w, np.log(m))
+        self.sum_wx_log_m = dot(self.wx, np.log(m))
+        self.sum_w_log_m = dot(w, np.log(m))
         # Terms in x only: one entry per distinct x, weighted by customers.
         self.xs, inverse = np.unique(x, return_inverse=True)
         self.xs_weight = np.bincount(inverse, weights=w)
@@ -106,8 +106,8 @@ class _Likelihood:
         p, q, v = params
         px = p * self.xs
         log_xm_v = np.log(self.xm + v)
-        sum_wx_log = _dot(self.wx, log_xm_v)
-        sum_w_log = _dot(self.w, log_xm_v)
+        sum_wx_log = dot(self.wx, log_xm_v)
+        sum_w_log = dot(self.w, log_xm_v)
         value = (
             self.xs_weight @ (gammaln(px + q) - gammaln(px) + px * self.log_xs)
             + self.total * (q * np.log(v) - gammaln(q))
@@ -123,13 +123,8 @@ class _Likelihood:
             - sum_wx_log
         )
         d_q = self.xs_weight @ digamma(px + q) - self.total * (digamma(q) - np.log(v)) - sum_w_log
-        d_v = self.total * q / v - p * _dot(self.wx, inv) - q * _dot(self.w, inv)
+        d_v = self.total * q / v - p * dot(self.wx, inv) - q * dot(self.w, inv)
         return float(value) / self.total, np.array([d_p, d_q, d_v]) / self.total
-
-
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
-    # einsum, not BLAS: a threaded ddot on a shared 2-core machine spins more than it computes.
-    return float(np.einsum("i,i->", a, b))
 
 
 def fit_gamma_gamma(

@@ -93,6 +93,11 @@ def fit_maximum_likelihood(
     return replace(record, converged=True)
 
 
+def dot(u: np.ndarray, v: np.ndarray) -> float:
+    """Sum of u * v. einsum, not BLAS: a threaded ddot on a shared 2-core machine spins more than it works."""
+    return float(np.einsum("i,i->", u, v))
+
+
 def _is_stationary(negative: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray) -> bool:
     value, gradient = negative(theta)
     return bool(np.isfinite(value) and np.max(np.abs(gradient)) < GRADIENT_TOLERANCE)
