@@ -28,7 +28,6 @@ from typing import Any
 
 import duckdb
 
-from orchestration.resources import connect_with_retry
 from orchestration.serving import builds
 from orchestration.serving.pii import EMAIL_VALUE_REGEX, ColumnPlan, PiiError, plan_columns, salt_from_env
 from orchestration.serving.storage import SERVING_STORAGE_NUMBER, SERVING_STORAGE_VERSION, storage_number
@@ -76,7 +75,7 @@ def publish_marts(
         for stale in builds.remove_stale_tmp(serving_dir):
             logger.warning(f"removed {stale}, left by an interrupted publish")
         created = datetime.now(UTC)
-        with connect_with_retry(source_db, read_only=True) as source:
+        with _open_read_only(source_db) as source:
             marts = _mart_columns(source)
             # Decide every column before writing anything: a PII refusal leaves no trace.
             plans = {mart: plan_columns(mart, [c for c, _ in columns]) for mart, columns in marts.items()}
@@ -132,6 +131,22 @@ def publish_marts(
         dbt_docs_path=final / DBT_DOCS if docs_path else None,
         pruned=pruned,
     )
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """The build database, read-only, waiting out a writer's lock. Like resources.connect_with_retry, but
+    without importing Dagster, so the serving CLI starts fast."""
+    for wait in (1, 2, 4, 8, 16, None):
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            con.execute("set TimeZone = 'UTC'")
+            return con
+        except duckdb.IOException as exc:
+            if wait is None or "lock" not in str(exc).lower():
+                raise
+            log.warning(f"{path} is locked by a writer; retrying in {wait}s")
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def _mart_columns(source: duckdb.DuckDBPyConnection) -> dict[str, list[list[str]]]:

@@ -150,8 +150,9 @@ def equity_and_roc(con: duckdb.DuckDBPyConnection) -> str:
 def clv_by_channel(con: duckdb.DuckDBPyConnection) -> str:
     rows = _rows(
         con,
-        "select acquisition_channel, count(*), quantile_cont(clv, [0.1, 0.25, 0.5, 0.75, 0.9]), avg(clv) "
-        "from marts.mart_customer_value where clv is not null group by 1 order by 1",
+        # As double: quantiles of a DECIMAL column would be cut to its scale.
+        "select acquisition_channel, count(*), quantile_cont(clv::double, [0.1, 0.25, 0.5, 0.75, 0.9]), "
+        "avg(clv::double) from marts.mart_customer_value where clv is not null group by 1 order by 1",
     )
     if not rows:
         return ""

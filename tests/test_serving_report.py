@@ -1,0 +1,181 @@
+"""The visual report: every chart drawn from the published marts with the right numbers (worked out by hand
+from tests/serving_fixture.py), self-contained, and visibly rendered by headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from serving_fixture import make_build_db
+
+from orchestration.serving.publish import publish_marts
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    done = publish_marts(
+        make_build_db(root / "build.duckdb"), root / "serving", root / "reports", dbt_docs=False
+    )
+    return done.report_path
+
+
+def _section(html: str, mart: str) -> str:
+    start = html.index(f'<section id="{mart}">')
+    return html[start : html.index("</section>", start)]
+
+
+def _values(svg: str, series: str | None = None, cls: str = "bar") -> list[float]:
+    pattern = (
+        rf'class="{cls}"'
+        + (rf' data-series="{re.escape(series)}"' if series else "")
+        + r'[^>]*?data-value="([-0-9.e]+)"'
+    )
+    return [float(v) for v in re.findall(pattern, svg)]
+
+
+def test_heatmap_has_one_cell_per_cohort_and_offset_with_its_retention(report: Path):
+    html = report.read_text()
+    cells = re.findall(
+        r'class="heat-cell" data-row="(\d{4}-\d{2}) \(n=20\)" data-col="(\d+)" data-value="([0-9.]+)"', html
+    )
+    # Six cohorts Jan..Jun 2024 observed to June: 6 + 5 + ... + 1 = 21 cells; rate 1 at offset 0, else
+    # (20 // (k + 1)) / 20 active of 20.
+    expected = {
+        (f"2024-{c + 1:02d}", k): 1.0 if k == 0 else (20 // (k + 1)) / 20
+        for c in range(6)
+        for k in range(6 - c)
+    }
+    assert {(row, int(col)): float(v) for row, col, v in cells} == pytest.approx(expected)
+    assert len(cells) == 21
+
+
+def test_flows_equity_value_lifecycle_and_recovery_charts_show_the_marts(report: Path):
+    html = report.read_text()
+    flows = _section(html, "mart_customer_flows")
+    assert _values(flows, "gained") == [12, 11, 10, 9, 8, 7]
+    assert _values(flows, "lost") == [0, 1, 2, 3, 4, 5]
+    assert _values(flows, "won back") == [1] * 6
+
+    # Equity has no `all` rows in the fixture: organic + referral summed, ROC recomputed from the sums.
+    equity = [2 * (1000 + 100 * m - 30 * m * m) for m in range(6)]
+    cash = [2 * (200 + 10 * m) for m in range(6)]
+    roc = [(cash[m] + equity[m] - equity[m - 1]) / equity[m - 1] for m in range(1, 6)]
+    assert _values(_section(html, "mart_customer_equity")) == pytest.approx(roc)
+
+    # CLV medians per channel, numpy on the fixture's formula (quantile_cont is linear interpolation).
+    clv = np.array([(i % 40) * 2.5 + (i % 3) * 30 for i in range(120)])
+    medians = [float(np.median(clv[np.arange(120) % 3 == k])) for k in range(3)]
+    boxes = re.findall(r'class="box" data-category="([a-z_]+)" data-median="([0-9.]+)"', html)
+    assert [(c, float(m)) for c, m in boxes] == [
+        ("organic", pytest.approx(medians[0])),
+        ("paid_search", pytest.approx(medians[1])),
+        ("referral", pytest.approx(medians[2])),
+    ]
+
+    # Every customer-month is one of six stages, 20 customers each: every share is 1/6.
+    mix = _values(_section(html, "fct_customer_months"))
+    assert mix == pytest.approx([1 / 6] * 36, abs=1e-6)  # written with 6 decimals
+
+    recovery = _section(html, "mart_post_purchase_recovery")
+    assert re.findall(r">(\w+) \(n=(\d+)\)<", recovery) == [
+        ("fast", "40"),
+        ("slow", "30"),
+        ("unsolved", "10"),
+    ]
+    assert _values(recovery, "repurchased within the window") == pytest.approx([30 / 40, 10 / 25, 1 / 10])
+    assert _values(recovery, "churned now") == pytest.approx([4 / 40, 9 / 30, 6 / 10])
+
+
+def test_the_report_is_one_self_contained_file(report: Path):
+    html = report.read_text()
+    for fetch in ("<script", "src=", "href=", "url(", "@import", "<link"):
+        assert fetch not in html, fetch
+    assert set(re.findall(r"https?://[^\"' ]+", html)) == {
+        "http://www.w3.org/2000/svg"
+    }  # a namespace, not fetched
+
+
+def _png_rgb(path: Path) -> np.ndarray:
+    """Decode an 8-bit RGB(A) PNG as Chromium writes it to an (h, w, 3) array: zlib and the 5 row filters."""
+    data, pos, idat = path.read_bytes(), 8, b""
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (2, 6), (depth, colour)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    bpp = 3 if colour == 2 else 4
+    raw, stride = zlib.decompress(idat), w * bpp
+    out = np.zeros((h, stride), dtype=np.uint8)
+    prev = np.zeros(stride, dtype=np.uint8)
+    for y in range(h):
+        kind, row = raw[y * (stride + 1)], np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1)
+        if kind == 0:
+            cur = row.copy()
+        elif kind == 1:
+            cur = (np.cumsum(row.reshape(w, bpp).astype(np.int64), axis=0) % 256).astype(np.uint8).ravel()
+        elif kind == 2:
+            cur = row + prev
+        else:  # Average and Paeth depend on the pixel to the left: byte by byte
+            cur_l, up = bytearray(row.tobytes()), prev.tobytes()
+            for i in range(stride):
+                a = cur_l[i - bpp] if i >= bpp else 0
+                b = up[i]
+                if kind == 3:
+                    cur_l[i] = (cur_l[i] + ((a + b) >> 1)) & 255
+                else:
+                    c = up[i - bpp] if i >= bpp else 0
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    cur_l[i] = (cur_l[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+            cur = np.frombuffer(bytes(cur_l), np.uint8)
+        out[y], prev = cur, cur
+    return out.reshape(h, w, bpp)[:, :, :3]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package `chromium`)")
+def test_headless_chromium_screenshot_shows_the_heatmap_and_charts(report: Path):
+    ARTIFACTS.mkdir(exist_ok=True)
+    png = ARTIFACTS / "serving_report.png"
+    png.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={png}",
+             "--window-size=1400,2400", report.as_uri()],
+            capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+    shutil.copyfile(report, ARTIFACTS / "serving_report.html")
+    image = _png_rgb(png)
+    assert image.shape == (2400, 1400, 3)
+
+    def pixels(rgb: tuple[int, int, int]) -> int:
+        return int((image == np.array(rgb, dtype=np.uint8)).all(axis=2).sum())
+
+    # Heatmap: the darkest cells (offset 0) and the lighter retention cells are drawn.
+    assert pixels((8, 81, 156)) > 1500
+    heat_shades = {tuple(p) for p in image[100:400, 100:400].reshape(-1, 3)}
+    assert len(heat_shades) > 20
+    # Bars of the flows (gained green, lost red), equity line blue, lifecycle colours, box plots.
+    for colour in ((44, 160, 44), (214, 39, 40), (31, 119, 180), (255, 127, 14), (148, 103, 189)):
+        assert pixels(colour) > 2000, colour
+    # Ink all the way down the page: every 300-px band has chart pixels, not a blank page.
+    non_white = (image < 235).any(axis=2)
+    bands = [float(non_white[y : y + 300].mean()) for y in range(0, 2100, 300)]
+    assert min(bands) > 0.01, bands
+    assert len({tuple(p) for p in image[::4, ::4].reshape(-1, 3)}) > 200
