@@ -1,7 +1,7 @@
--- One row: the Gamma-Gamma parameters p, q, v of the CLV step's fit, read from clv.parameters.
+{{ config(tags=['clv_scored']) }}
+-- One row: the Gamma-Gamma parameters p, q, v of the CLV step's fit (clv.parameters holds one row).
 select
-    max(case when parameter = 'p' then value end) as gg_p,
-    max(case when parameter = 'q' then value end) as gg_q,
-    max(case when parameter = 'v' then value end) as gg_v
+    p as gg_p,
+    q as gg_q,
+    v as gg_v
 from {{ source('clv', 'parameters') }}
-where model = 'gamma_gamma'

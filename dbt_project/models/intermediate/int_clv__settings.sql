@@ -3,5 +3,5 @@ select
     {{ as_of_date() }} as as_of_date,
     cast({{ var('clv_time_unit_days') }} as {{ dbt.type_int() }}) as time_unit_days,
     cast({{ var('clv_horizon_months') }} as {{ dbt.type_int() }}) as horizon_months,
-    cast({{ var('clv_annual_discount_rate') }} as {{ dbt.type_float() }}) as annual_discount_rate,
-    cast({{ var('clv_margin') }} as {{ dbt.type_float() }}) as margin
+    cast({{ var('clv_annual_discount_rate') }} as {{ type_double() }}) as annual_discount_rate,
+    cast({{ var('clv_margin') }} as {{ type_double() }}) as margin
