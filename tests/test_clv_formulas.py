@@ -30,14 +30,16 @@ from orchestration.clv.gamma_gamma import GammaGammaParams, conditional_expected
 from orchestration.clv.gamma_gamma import log_likelihood as gg_log_likelihood
 
 # The published CDNOW fit (Fader, Hardie & Lee 2005, section 5), a heavier-buying population with a > 1,
-# and one with b < 1 and r > 1, so both branches of the Gauss function evaluation get exercised.
+# one with b < 1 and r > 1, and one with a + b < 1 (a negative Gauss function value for x = 0).
 PARAMETER_SETS = [
     BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426),
     BgNbdParams(r=0.5, alpha=10.0, a=1.2, b=4.0),
     BgNbdParams(r=2.0, alpha=30.0, a=3.0, b=0.8),
+    BgNbdParams(r=0.43, alpha=488.7, a=0.118, b=0.548),
 ]
+IDS = ["cdnow", "a>1", "b<1", "a+b<1"]
 # (t, x, tx, T): the paper's example customer, a new one, a tiny horizon, a heavy buyer, a ten-year horizon,
-# a customer almost surely gone (P(alive) ~ 1e-31), and no history at all (E[Y] = E[X]).
+# a customer almost surely gone (P(alive) ~ 1e-31), no history at all (E[Y] = E[X]), a long horizon in days.
 ROWS = [
     (39, 2, 30.43, 38.86),
     (1, 0, 0, 10),
@@ -46,6 +48,7 @@ ROWS = [
     (520, 3, 10, 156),
     (10, 40, 20, 156),
     (39, 0, 0, 0),
+    (2501.19, 0, 0, 1926.03),
 ]
 RTOL = 1e-6
 
@@ -112,7 +115,7 @@ def _purchases_within(t: float):
     return lambda lam, p: -math.expm1(-lam * p * t) / p if p > 0 else lam * t
 
 
-@pytest.mark.parametrize("P", PARAMETER_SETS, ids=["cdnow", "a>1", "b<1"])
+@pytest.mark.parametrize("P", PARAMETER_SETS, ids=IDS)
 def test_bgnbd_likelihood_and_p_alive_match_the_mixture_integral(P):
     for _, x, tx, T in ROWS:
         alive, dropped = _log_alive_and_dropped(P, x, tx, T)
@@ -121,7 +124,7 @@ def test_bgnbd_likelihood_and_p_alive_match_the_mixture_integral(P):
         assert probability_alive(P, x, tx, T) == pytest.approx(expected_p_alive, rel=RTOL)
 
 
-@pytest.mark.parametrize("P", PARAMETER_SETS, ids=["cdnow", "a>1", "b<1"])
+@pytest.mark.parametrize("P", PARAMETER_SETS, ids=IDS)
 def test_bgnbd_conditional_and_unconditional_expectations_match_the_mixture_integral(P):
     for t, x, tx, T in ROWS:
         expected = _expected_given_data(P, _purchases_within(t), x, tx, T)
