@@ -19,7 +19,7 @@ from orchestration.assets.raw import raw_asset
 from orchestration.loads import load_table
 from orchestration.raw_schema import RAW_TABLES, RAW_TABLES_BY_NAME
 from orchestration.resources import DuckDBWarehouse
-from orchestration.settings import PROJECT_ROOT, SAMPLE_LANDING_DIR
+from orchestration.settings import PROJECT_ROOT
 
 CONTACTS = "crm/contacts/contacts_2024-01.csv"
 ORDERS = "orders/orders/orders_2024-01.jsonl"
@@ -449,21 +449,27 @@ def test_the_asset_loads_good_files_then_fails_naming_the_rejected_file(landing,
         assert rows(con, "select contact_id from raw.crm_contacts") == [("c2",)]
 
 
-@pytest.mark.skipif(not SAMPLE_LANDING_DIR.is_dir(), reason="the generator has not written the sample yet")
-def test_the_whole_sample_reconciles_file_by_file(con):
-    load_all(con, SAMPLE_LANDING_DIR)
-    ledger = rows(
-        con,
-        "select table_name, file, status, rows_in_file, rows_accepted, rows_quarantined "
-        "from raw._load_ledger",
-    )
-    assert ledger and all(status == "loaded" for _, _, status, *_ in ledger), ledger
-    for table_name, file, _, in_file, accepted, quarantined in ledger:
-        assert in_file == records_in_file(SAMPLE_LANDING_DIR / file, table_name) == accepted + quarantined, (
-            file
+def test_the_whole_sample_reconciles_file_by_file(built_warehouse):
+    with duckdb.connect(str(built_warehouse.duckdb_path), read_only=True) as con:
+        ledger = rows(
+            con,
+            "select table_name, file, status, rows_in_file, rows_accepted, rows_quarantined "
+            "from raw._load_ledger",
         )
-    total = rows(con, "select sum(rows_accepted) from raw._load_ledger")[0][0]
-    assert total == sum(rows(con, f"select count(*) from raw.{t.name}")[0][0] for t in RAW_TABLES)
+        counts = {t.name: rows(con, f"select count(*) from raw.{t.name}")[0][0] for t in RAW_TABLES}
+    landing = built_warehouse.landing_dir
+    expected_files = {
+        (t.name, p.relative_to(landing).as_posix())
+        for t in RAW_TABLES
+        for g in t.globs
+        for p in landing.glob(g)
+    }
+    assert {(t, f) for t, f, *_ in ledger} == expected_files
+    for table_name, file, status, in_file, accepted, quarantined in ledger:
+        assert status == "loaded", (file, status)
+        assert in_file == records_in_file(landing / file, table_name) == accepted + quarantined, file
+    for table_name, n in counts.items():
+        assert n == sum(accepted for t, _, _, _, accepted, _ in ledger if t == table_name), table_name
 
 
 def test_source_schema_doc_is_rendered_from_raw_schema():

@@ -39,7 +39,6 @@ TEMP_TABLES = (
     "_rw_reject_scans",
     "_rw_lines",
     "_rw_items",
-    "_rw_staged",
     CHECKED,
 )
 
@@ -65,13 +64,14 @@ def load_file(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path
     con.begin()
     try:
         report = _load(con, table, path, file, sha256, size, prior)
-        for name in TEMP_TABLES:
-            con.execute(f"drop table if exists {name}")
         con.commit()
         return report
     except (duckdb.Error, OSError, UnicodeError) as exc:
         con.rollback()
         message = f"{file}: could not be read as {table.name}: {exc}"
+    except BaseException:
+        con.rollback()
+        raise
     con.begin()
     if prior is not None and prior.status in ledger.HOLDS_ROWS:
         _remove_rows(con, table, file)
@@ -107,9 +107,11 @@ def _load(
         _record_rejection(con, table, file, sha256, size, prior, problem)
         return FileReport(file, ledger.REJECTED, message=problem)
 
-    existing = {c.lower() for c in table_columns(con, table.name)}
-    new_columns = [n for n in staged.extras if n.lower() not in existing]
-    add_text_columns(con, table.name, new_columns)
+    new_columns = []
+    if staged.extras:
+        existing = {c.lower() for c in table_columns(con, table.name)}
+        new_columns = [n for n in staged.extras if n.lower() not in existing]
+        add_text_columns(con, table.name, new_columns)
     check(con, table, staged)
     accepted_sql, quarantine_sql = insert_sql(table, staged)
     accepted, quarantined = con.execute(
@@ -133,6 +135,12 @@ def _load(
     rows = (accepted + quarantined, accepted, quarantined)
     ledger.record(con, table.name, file, sha256, size, status, message or None, rows)
     return FileReport(file, status, *rows, message=message, new_columns=new_columns)
+
+
+def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Free the last file's working tables (each file replaces them, so this runs once per table)."""
+    for name in TEMP_TABLES:
+        con.execute(f"drop table if exists {name}")
 
 
 def _remove_rows(con: duckdb.DuckDBPyConnection, table: RawTable, file: str) -> int:

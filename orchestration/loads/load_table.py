@@ -11,7 +11,7 @@ import duckdb
 
 from orchestration.loads import ledger
 from orchestration.loads.files import landing_files
-from orchestration.loads.load_file import ALREADY_LOADED, FileReport, load_file
+from orchestration.loads.load_file import ALREADY_LOADED, FileReport, drop_temp_tables, load_file
 from orchestration.loads.sql import literal, raw_table
 from orchestration.loads.tables import ensure_raw_tables
 from orchestration.raw_schema import RawTable
@@ -82,6 +82,7 @@ def load_table(
                     f"accepted, {result.rows_quarantined} quarantined {result.message}".rstrip()
                 )
     finally:
+        drop_temp_tables(con)
         con.execute(f"set TimeZone = {literal(previous_tz)}")
     report.row_count = con.execute(f"select count(*) from {raw_table(table.name)}").fetchall()[0][0]
     report.seconds = time.perf_counter() - started

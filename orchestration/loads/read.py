@@ -1,10 +1,10 @@
-"""Read one landing file into the temp table `_rw_staged`: every value as text, one row per record.
+"""Read one landing file as text: `Staged.sql` selects one row per record, every value as VARCHAR.
 
 Nothing is typed or judged here except the file's structure: a CSV line with the wrong number of fields
 or an unbalanced quote, and a JSON line that does not parse, become rows with `_problem` set (and their
-line number), so validation can quarantine them with everything else. `_staged` columns:
-`_line`, `_record` (the line's text where it is known), `_problem`, `_problem_column`, then one VARCHAR
-column per table column found in the file and per column new in the export.
+line number), so validation can quarantine them with everything else. Staged columns: `_line`,
+`_record` (the line's text where it is at hand), `_problem`, `_problem_column`, then one VARCHAR column
+per table column found in the file and per column new in the export.
 
 Both formats are read by DuckDB's CSV reader with `store_rejects`: CSV with the fixed RFC 4180 dialect
 (`,` `"`), JSON lines as one text field per line (a field separator that cannot occur in valid JSON and
@@ -25,7 +25,11 @@ from orchestration.loads.sql import ident, literal
 from orchestration.loads.tables import LINEAGE_COLUMNS
 from orchestration.raw_schema import RAW_TABLES, RawTable
 
-STAGED = "_rw_staged"
+# A blank line is not a record; trim() only where the line starts with white space (trim is slow).
+_BLANK = (
+    "case when line is null then true when line[1] in (' ', chr(9), chr(13)) then trim(line) = '' "
+    "else false end"
+)
 JSON_LINE_SEPARATOR = "\x1e"  # a control character: never unescaped inside valid JSON
 
 _REJECT_REASONS = """case error_type
@@ -46,6 +50,7 @@ class Staged:
     missing_required: list[str] = field(default_factory=list)
     problem: str | None = None  # the whole file cannot be read as this table
     record_sql: str = "_record"  # how to show a record in quarantine
+    sql: str = ""  # the staged rows (a SELECT), read once by validation
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
@@ -72,8 +77,10 @@ def _read_with_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str)
     )
 
 
-def _number_lines(first_line: int) -> str:
+def _number_lines(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
     """`_rw_parsed` with `_line`: the k-th accepted record takes the k-th line number no reject took."""
+    if not con.execute("select count(*) from _rw_bad").fetchall()[0][0]:  # the usual case, and cheaper
+        return f"(select *, row_number() over (order by rowid) + {first_line - 1} as _line from _rw_parsed)"
     return f"""(
         with accepted as (select row_number() over (order by rowid) as k, * from _rw_parsed),
         rejected as (
@@ -116,16 +123,14 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> St
     )
     values = ", ".join(f"c{i} as {ident(name)}" for i, name in enumerate(names))
     column_of_reject = " ".join(f"when 'c{i}' then {literal(name)}" for i, name in enumerate(names))
-    con.execute(
-        f"""create or replace temp table {STAGED} as
+    staged.sql = f"""
         select _line, null::varchar as _record, null::varchar as _problem,
             null::varchar as _problem_column, {values}
-        from {_number_lines(first_line=2)}
+        from {_number_lines(con, first_line=2)}
         union all by name
         select line as _line, record as _record, reason as _problem,
             case column_name {column_of_reject} end as _problem_column
         from _rw_bad"""
-    )
     # Accepted records keep no copy of their text; quarantine shows them as header -> value JSON.
     pairs = ", ".join(f"{literal(name)}, {ident(name)}" for name in names)
     staged.record_sql = f"coalesce(_record, json_object({pairs})::varchar)"
@@ -167,8 +172,8 @@ def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                     when not json_valid(line) then 'not valid JSON (a truncated or malformed line)'
                     when json_type(line) <> 'OBJECT' then 'not a JSON object'
                 end as _problem
-            from {_number_lines(first_line=1)}
-            where trim(coalesce(line, '')) <> ''
+            from {_number_lines(con, first_line=1)}
+            where not {_BLANK}
             union all by name
             select line as _line, record as line, reason as _problem from _rw_bad
         )"""
@@ -200,14 +205,12 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> 
     ]
     names = [c.name for c in table.columns] + staged.extras
     values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
-    con.execute(
-        f"""create or replace temp table {STAGED} as
+    staged.sql = f"""
         select _line, line as _record, null::varchar as _problem, null::varchar as _problem_column, {values}
         from (select _line, line, json_extract_string(obj, [{", ".join(paths)}]) as v
               from _rw_lines where obj is not null)
         union all by name
         select _line, line as _record, _problem from _rw_lines where _problem is not null"""
-    )
     return staged
 
 
@@ -247,8 +250,7 @@ def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged
     names = [c.name for c in item_columns] + staged.extras
     values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
     parent_name = literal(table.parent_key)
-    con.execute(
-        f"""create or replace temp table {STAGED} as
+    staged.sql = f"""
         select _line, json_object({parent_name}, _parent, {literal(table.unnest)}, item)::varchar as _record,
             case when json_type(item) <> 'OBJECT' then 'a {table.unnest} element is not a JSON object' end
                 as _problem,
@@ -260,5 +262,4 @@ def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged
             case when _problem is null then {literal(table.unnest)} end as _problem_column
         from _rw_lines
         where json_type(obj, {array}) is distinct from 'ARRAY'"""
-    )
     return staged

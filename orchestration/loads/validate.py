@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from orchestration.loads.read import STAGED, Staged
+from orchestration.loads.read import Staged
 from orchestration.loads.sql import ident, literal
 from orchestration.raw_schema import Column, RawTable
 
@@ -62,23 +62,34 @@ def _rules(column: Column, raw: str, value: str) -> list[tuple[str, str]]:
 
 
 def check(con: duckdb.DuckDBPyConnection, table: RawTable, staged: Staged) -> None:
-    """Create `_rw_checked`: `_line`, `_record`, `_column`, `_reason` (null = accepted), the typed values
-    `__rw_typed_<i>` in schema order, and the staged text columns (new-in-export columns among them)."""
-    typed_values, column_cases, reason_cases = [], [], []
+    """Create `_rw_checked`: `_line`, `_column`, `_reason` (null = accepted), `_record` (failed rows), the
+    typed values `__rw_typed_<i>` in schema order, then the new-in-export columns as text."""
+    typed_values, conditions, columns, reasons = [], [], [], []
     for i, column in enumerate(table.columns):
         raw = ident(column.name) if column.name in staged.present else "null::varchar"
         value = f"__rw_typed_{i}"
         typed_values.append(f"{typed(column, raw)} as {value}")
         for condition, reason in _rules(column, raw, value):
-            column_cases.append(f"when {condition} then {literal(column.name)}")
-            reason_cases.append(f"when {condition} then {reason}")
+            conditions.append(condition)
+            columns.append(column.name)
+            reasons.append(reason)
+    # The first failing rule's number, then its column and reason: each condition is evaluated once.
+    rule = " ".join(f"when {c} then {n}" for n, c in enumerate(conditions, start=1))
+    column_of_rule = "[" + ", ".join(literal(c) for c in columns) + "]"
+    reason_of_rule = " ".join(f"when {n} then {r}" for n, r in enumerate(reasons, start=1))
+    extras = "".join(f", {ident(name)}" for name in staged.extras)
+    # Only failed rows keep their record text: accepted rows are stored once, typed, in the raw table.
     con.execute(
         f"""create or replace temp table {CHECKED} as
-        select _line, {staged.record_sql} as _record,
-            case when _problem is not null then _problem_column {" ".join(column_cases)} end as _column,
-            case when _problem is not null then _problem {" ".join(reason_cases)} end as _reason,
-            * exclude (_line, _record, _problem, _problem_column)
-        from (select *, {", ".join(typed_values)} from {STAGED})"""
+        select _line,
+            case when _problem is not null then _problem_column else {column_of_rule}[_rule] end as _column,
+            case when _problem is not null then _problem else case _rule {reason_of_rule} end end as _reason,
+            case when _problem is not null or _rule is not null then {staged.record_sql} end as _record,
+            {", ".join(f"__rw_typed_{i}" for i in range(len(table.columns)))}{extras}
+        from (
+            select *, case {rule} end as _rule
+            from (select *, {", ".join(typed_values)} from ({staged.sql}))
+        )"""
     )
 
 
