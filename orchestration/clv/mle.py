@@ -86,7 +86,7 @@ def fit_maximum_likelihood(
         message=message,
         seconds=time.perf_counter() - started,
     )
-    reason = _failure_reason(model, names, theta, value, gradient, max_iterations)
+    reason = _failure_reason(model, names, theta, value, gradient, iterations, max_iterations)
     if reason:
         failed = replace(record, message=f"{reason} ({message})")
         raise ClvFitError(failed.message, failed)
@@ -109,6 +109,7 @@ def _failure_reason(
     theta: np.ndarray,
     value: float,
     gradient: np.ndarray,
+    iterations: int,
     max_iterations: int,
 ) -> str | None:
     if not np.isfinite(value) or not np.all(np.isfinite(theta)):
@@ -122,7 +123,7 @@ def _failure_reason(
     worst = float(np.max(np.abs(gradient)))
     if worst >= GRADIENT_TOLERANCE:
         return (
-            f"{model}: optimiser did not converge within {max_iterations} iterations"
-            f" (largest gradient {worst:.3g} >= {GRADIENT_TOLERANCE:g})"
+            f"{model}: optimiser did not converge: largest gradient {worst:.3g} >= {GRADIENT_TOLERANCE:g}"
+            f" after {iterations} iterations (cap {max_iterations} per method)"
         )
     return None
