@@ -11,6 +11,9 @@ from pathlib import Path
 import duckdb
 
 SALT = "test-salt-not-the-default"
+GUEST_EMAIL = "guest.person@example.com"
+# Customer 0 is a guest: its id is 'g-' || md5(normalised email), as the dbt models make it.
+CUSTOMER_ID = f"case when i = 0 then 'g-' || md5('{GUEST_EMAIL}') else 'c' || i end"
 CHANNELS = ("organic", "paid_search", "referral")
 
 
@@ -21,7 +24,7 @@ def make_build_db(path: Path, customers: int = 120) -> Path:
         con.execute(
             f"""
             create table marts.dim_customers as
-            select 'c' || i as customer_id,
+            select {CUSTOMER_ID} as customer_id,
                    ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
                    'Person.' || i || '@Example.com' as email,
                    'First' || i as first_name, 'Last' || i as last_name, '+1-555-' || i as phone,
@@ -69,7 +72,7 @@ def make_build_db(path: Path, customers: int = 120) -> Path:
         con.execute(
             f"""
             create table marts.mart_customer_value as
-            select 'c' || i as customer_id,
+            select {CUSTOMER_ID} as customer_id,
                    ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
                    i % 5 as frequency, 3.0 as recency, 10.0 as t, 20.0 + i as monetary_value, 0.8 as p_alive,
                    1.5 as expected_purchases, 25.0 as expected_order_value,
@@ -81,7 +84,7 @@ def make_build_db(path: Path, customers: int = 120) -> Path:
         con.execute(
             f"""
             create table marts.fct_customer_months as
-            select 'c' || i as customer_id, (date '2024-01-01' + to_months(m))::date as month_start,
+            select {CUSTOMER_ID} as customer_id, (date '2024-01-01' + to_months(m))::date as month_start,
                    last_day(date '2024-01-01' + to_months(m)) as month_end,
                    ['organic', 'paid_search', 'referral'][i % 3 + 1] as acquisition_channel,
                    ['prospect', 'new', 'active', 'at_risk', 'churned', 'reactivated'][(i + m) % 6 + 1]

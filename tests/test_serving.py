@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetCheckResult, AssetKey, asset, asset_check, materialize
-from serving_fixture import SALT, make_build_db
+from serving_fixture import GUEST_EMAIL, SALT, make_build_db
 
 from orchestration.assets.serving import ServingTarget, published_marts
 from orchestration.resources import DuckDBWarehouse
@@ -88,24 +88,30 @@ def test_personal_columns_are_hashed_with_the_salt_or_dropped(
     caplog.set_level("DEBUG")
     done = _publish(build_db)
     served = build_db.parent / "serving" / "current" / "serving.duckdb"
+
+    def sha(value: str) -> str:
+        return hashlib.sha256((SALT + value).encode()).hexdigest()
+
+    guest = "g-" + hashlib.md5(GUEST_EMAIL.encode()).hexdigest()
     with (
         duckdb.connect(str(build_db), read_only=True) as src,
         duckdb.connect(str(served), read_only=True) as srv,
     ):
         columns = [r[0] for r in srv.execute("describe marts.dim_customers").fetchall()]
-        assert not {"first_name", "last_name", "phone"} & set(columns)
+        assert columns == ["customer_id", "acquisition_channel", "email", "account_manager", "order_count"]
         clear = src.execute("select customer_id, email, account_manager from marts.dim_customers").fetchall()
-        hashed = dict(
-            ((r[0], "email"), r[1])
-            for r in srv.execute("select customer_id, email from marts.dim_customers").fetchall()
-        )
-        managers = dict(
-            srv.execute("select customer_id, account_manager from marts.dim_customers").fetchall()
-        )
-    for customer_id, email, manager in clear:
-        assert hashed[(customer_id, "email")] == hashlib.sha256((SALT + email).encode()).hexdigest()
-        assert managers[customer_id] == hashlib.sha256((SALT + manager).encode()).hexdigest()
+        expected = {("g-" + sha(c) if c == guest else c, sha(e), sha(m)) for c, e, m in clear}
+        assert set(
+            srv.execute("select customer_id, email, account_manager from marts.dim_customers").fetchall()
+        ) == (expected)
+        # The guest's id is re-hashed the same way in every mart, so marts still join on customer_id.
+        joined = srv.execute(
+            "select count(*) from marts.dim_customers join marts.mart_customer_value using (customer_id)"
+        ).fetchone()[0]
+        assert joined == 120
+    assert guest in {c for c, _, _ in clear}
     assert done.manifest["marts"]["dim_customers"]["masked"] == {
+        "customer_id": "hash_guest",
         "email": "hash",
         "first_name": "drop",
         "last_name": "drop",
@@ -147,12 +153,15 @@ def test_email_addresses_in_a_column_with_an_innocent_name_are_refused(build_db:
 
 
 def test_pii_patterns_leave_ordinary_columns_alone():
-    plans = plan_columns(
-        "m", ["acquisition_channel", "channel", "promo_code", "referral_code", "segment", "email"]
-    )
-    assert [(p.name, p.action) for p in plans if p.action] == [("email", "hash")]
+    names = ["acquisition_channel", "channel", "promo_code", "referral_code", "customer_type", "email"]
+    plans = plan_columns("m", [(n, "VARCHAR") for n in names] + [("referrer_customer_id", "VARCHAR")])
+    assert [(p.name, p.action) for p in plans if p.action] == [
+        ("email", "hash"),
+        ("referrer_customer_id", "hash_guest"),
+    ]
+    assert plan_columns("m", [("customer_id", "BIGINT")])[0].action is None  # integer ids are no email hash
     with pytest.raises(PiiError, match="customer_full_name"):
-        plan_columns("m", ["customer_full_name"])
+        plan_columns("m", [("customer_full_name", "VARCHAR")])
 
 
 def _cli(serving: Path, *args: str) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-Action = Literal["hash", "drop", "keep"]
+Action = Literal["hash", "drop", "keep", "hash_guest"]
 
 # Column names that may hold an email address, a person's name or a phone number.
 PII_PATTERNS: dict[str, re.Pattern[str]] = {
@@ -48,6 +48,11 @@ MASKING: dict[str, Action] = {
     "mobile": "drop",
 }
 
+# Guest customers' ids are 'g-' || md5(normalised email) (DECISIONS.md): an unsalted hash of an email, which
+# anyone holding the address can recompute. In every customer id column, those ids are re-hashed with the
+# salt (the same everywhere, so marts still join); CRM ids are published as they are.
+GUEST_ID_COLUMN = re.compile(r"(^|_)customer_id$")
+
 # A value shaped like an email in a column that is published in clear is a leak whatever the column's name.
 EMAIL_VALUE_REGEX = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
@@ -74,6 +79,11 @@ class ColumnPlan:
         if self.action == "hash":
             # `||` keeps NULL as NULL (concat would hash the bare salt).
             return f"sha256(getvariable('rw_pii_salt') || {quoted}::varchar) as {quoted}"
+        if self.action == "hash_guest":
+            return (
+                f"case when starts_with({quoted}, 'g-') "
+                f"then 'g-' || sha256(getvariable('rw_pii_salt') || {quoted}) else {quoted} end as {quoted}"
+            )
         return quoted
 
 
@@ -85,12 +95,14 @@ def pii_category(column: str) -> str | None:
     return None
 
 
-def plan_columns(mart: str, columns: Iterable[str]) -> list[ColumnPlan]:
-    """Decide how each column of `mart` is published; PiiError names every undecided personal column."""
+def plan_columns(mart: str, columns: Iterable[tuple[str, str]]) -> list[ColumnPlan]:
+    """How each (column, type) of `mart` is published; PiiError names every undecided personal column."""
     plans, undecided = [], []
-    for column in columns:
+    for column, dtype in columns:
         category = pii_category(column)
         action = MASKING.get(column.lower()) if category else None
+        if not category and dtype == "VARCHAR" and GUEST_ID_COLUMN.search(column.lower()):
+            category, action = "guest email hash", "hash_guest"
         if category and action is None:
             undecided.append(f"marts.{mart}.{column} (looks like {category})")
         plans.append(ColumnPlan(column, action, category))

@@ -78,7 +78,9 @@ def publish_marts(
         with _open_read_only(source_db) as source:
             marts = _mart_columns(source)
             # Decide every column before writing anything: a PII refusal leaves no trace.
-            plans = {mart: plan_columns(mart, [c for c, _ in columns]) for mart, columns in marts.items()}
+            plans = {
+                mart: plan_columns(mart, [(c, t) for c, t in columns]) for mart, columns in marts.items()
+            }
             as_of, as_of_source = _as_of_date(source, marts)
             build_id = builds.new_build_id(created, json.dumps(marts, sort_keys=True))
             tmp = builds.builds_dir(serving_dir) / f"{builds.TMP_PREFIX}{build_id}"
@@ -226,7 +228,7 @@ def _write(
             entries[mart] = {
                 "rows": source.execute(f'select count(*) from marts."{mart}"').fetchone()[0],
                 "columns": [{"name": c, "type": t} for c, t in served],
-                "masked": {c.name: c.action for c in columns if c.action in ("hash", "drop")},
+                "masked": {c.name: c.action for c in columns if c.action in ("hash", "drop", "hash_guest")},
                 "parquet": parquet,
             }
             if i == 0:
