@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from orchestration.raw_schema import RAW_TABLES_BY_NAME
 from seeds.config import GeneratorConfig
 from seeds.landing import Periods, write_family
 from seeds.population import CURRENCY_CODES
-from seeds.text import csv_lines, dates, fixed, ids, take
+from seeds.text import choose, csv_lines, dates, fixed, ids, integers, take
 
 N_PRODUCTS = 240
 CATEGORIES = ("apparel", "home", "electronics", "beauty", "outdoor", "books")
@@ -60,14 +61,15 @@ def write_products(config: GeneratorConfig, catalog: Catalog, landing: Path, per
         np.full(len(repriced), config.start_epoch + (config.days // 2) * 86400),
     ])  # fmt: skip
     sku = ids("SKU-", np.arange(1, N_PRODUCTS + 1) * 7 + 10000, 6)
-    names = np.char.add(np.array(CATEGORIES)[catalog.category], " item")
 
     def lines(idx: np.ndarray, period_start: int) -> pa.Array:
         p = product[idx]
-        name = pa.array(np.char.add(np.char.add(names[p], " "), (p + 1).astype(str)))
+        name = pc.binary_join_element_wise(
+            choose(CATEGORIES, catalog.category[p]), "item", integers(p + 1), " "
+        )
         return csv_lines([
             take(catalog.product_id, p), take(sku, p), name,
-            pa.array(np.array(CATEGORIES)[catalog.category[p]]), fixed(price[idx], 2),
+            choose(CATEGORIES, catalog.category[p]), fixed(price[idx], 2),
         ])  # fmt: skip
 
     header = ",".join(c.name for c in RAW_TABLES_BY_NAME["shop_products"].columns)
@@ -86,7 +88,7 @@ def write_rates(config: GeneratorConfig, rates: np.ndarray, landing: Path, perio
 
     def lines(idx: np.ndarray, period_start: int) -> pa.Array:
         return csv_lines([
-            dates(day_s[idx]), pa.array(np.array(CURRENCY_CODES)[currency[idx]]),
+            dates(day_s[idx]), choose(CURRENCY_CODES, currency[idx]),
             fixed(rates[currency[idx], day[idx]], RATE_DECIMALS),
         ])  # fmt: skip
 

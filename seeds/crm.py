@@ -23,7 +23,7 @@ from seeds.population import (
     Population,
     contact_emails,
 )
-from seeds.text import booleans, csv_lines, ids, take, timestamps, where
+from seeds.text import booleans, choose, csv_lines, ids, take, timestamps, where
 
 CHANGE_RATE_PER_YEAR = 0.35  # CRM edits per contact per year
 # segment upgrade, account manager reassigned, email changed, opted out of marketing, phone changed
@@ -111,10 +111,13 @@ def build_contact_versions(config: GeneratorConfig, pop: Population) -> ContactV
 
 
 def phone_numbers(pop: Population, who: np.ndarray, version: np.ndarray, seed: int) -> pa.Array:
-    codes = np.array([CALLING_CODES[c[0]] for c in COUNTRIES])[pop.country[who]]
     number = (who.astype(np.int64) * 7919 + version * 104729 + seed * 31) % 9_000_000 + 1_000_000
     return pc.binary_join_element_wise(
-        "+", pa.array(codes), " 555 ", pc.cast(pa.array(number), pa.string()), ""
+        "+",
+        choose([CALLING_CODES[c[0]] for c in COUNTRIES], pop.country[who]),
+        " 555 ",
+        pc.cast(pa.array(number), pa.string()),
+        "",
     )
 
 
@@ -127,22 +130,23 @@ def write_contacts(
     emails = email_variants(rng, contact_emails(pop, v.who, v.email_version), config.dirty.email_variant)
     updated_s = config.start_epoch + np.floor(v.at_d * 86400).astype(np.int64)
     names = [c.name for c in RAW_TABLES_BY_NAME["crm_contacts"].columns]
-    managers = np.array(ACCOUNT_MANAGERS + ("",))  # -1 -> ""
-    cap = np.vectorize(str.capitalize)
-    first_names, last_names = cap(np.array(FIRST_NAMES)), cap(np.array(LAST_NAMES))
+    managers = ACCOUNT_MANAGERS + ("",)  # index -1 (unassigned) -> ""
+    first_names, last_names = [n.capitalize() for n in FIRST_NAMES], [n.capitalize() for n in LAST_NAMES]
 
     def lines(idx: np.ndarray, period_start: int) -> pa.Array:
         who = v.who[idx]
         cols = {
             "contact_id": take(pop.contact_id, who),
             "email": take(emails, idx),
-            "first_name": pa.array(first_names[pop.first_name[who]]),
-            "last_name": pa.array(last_names[pop.last_name[who]]),
+            "first_name": choose(first_names, pop.first_name[who]),
+            "last_name": choose(last_names, pop.last_name[who]),
             "phone": phone_numbers(pop, who, v.phone_version[idx], config.seed),
-            "country": pa.array(np.array([c[0] for c in COUNTRIES])[pop.country[who]]),
-            "segment": pa.array(np.array(SEGMENTS)[v.segment[idx]]),
-            "acquisition_channel": pa.array(np.array(CHANNELS)[pop.channel[who]]),
-            "account_manager": pa.array(managers[v.manager[idx]]),
+            "country": choose([c[0] for c in COUNTRIES], pop.country[who]),
+            "segment": choose(SEGMENTS, v.segment[idx]),
+            "acquisition_channel": choose(CHANNELS, pop.channel[who]),
+            "account_manager": choose(
+                managers, np.where(v.manager[idx] < 0, len(ACCOUNT_MANAGERS), v.manager[idx])
+            ),
             "marketing_opt_in": booleans(v.opt_in[idx]),
             "is_internal": booleans(pop.internal_flag[who]),
             "created_at": timestamps(pop.created_s[who], offsets[idx]),
@@ -182,7 +186,7 @@ def write_leads(config: GeneratorConfig, pop: Population, landing: Path, periods
     channel = np.concatenate([pop.channel[converted_who], other_channel])
     other_email = pc.binary_join_element_wise(
         "lead.", pc.cast(pa.array(np.arange(n_other) + 1), pa.string()), "@",
-        pa.array(np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), n_other)]), "",
+        choose(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n_other)), "",
     )  # fmt: skip
     email = pa.concat_arrays(
         [contact_emails(pop, converted_who, np.zeros(n_conv, dtype=np.int64)), other_email]
@@ -207,7 +211,7 @@ def write_leads(config: GeneratorConfig, pop: Population, landing: Path, periods
         return csv_lines([
             take(lead_id, who),
             take(email, who),
-            pa.array(np.array(CHANNELS)[channel[who]]),
+            choose(CHANNELS, channel[who]),
             pa.array(status_names[status[idx]]),
             where(conv >= 0, take(pop.contact_id, np.maximum(conv, 0))),
             timestamps(created_s[who], offsets[who]),
@@ -242,7 +246,7 @@ def write_activities(config: GeneratorConfig, pop: Population, landing: Path, pe
 
     def lines(idx: np.ndarray, period_start: int) -> pa.Array:
         campaign = pc.binary_join_element_wise(
-            pa.array(np.array(CAMPAIGNS_BY_QUARTER)[quarter[idx]]),
+            choose(CAMPAIGNS_BY_QUARTER, quarter[idx]),
             pc.cast(pa.array(year[idx]), pa.string()),
             "_",
         )
@@ -250,7 +254,7 @@ def write_activities(config: GeneratorConfig, pop: Population, landing: Path, pe
         return csv_lines([
             take(activity_id, idx),
             take(pop.contact_id, who[idx]),
-            pa.array(np.array(ACTIVITY_TYPES)[kind[idx]]),
+            choose(ACTIVITY_TYPES, kind[idx]),
             pc.if_else(is_campaign, campaign, pa.scalar(None, pa.string())),
             timestamps(at_s[idx], offsets[idx]),
         ])  # fmt: skip

@@ -6,6 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seeds.text import choose
+
 # Offsets (minutes) a misconfigured exporter writes local times in; 0 is written as Z.
 LOCAL_OFFSETS = np.array([120, -300, 60, 330, -420, 540, -240])
 MALFORMED_DATES = ("2024-02-30T10:00:00Z", "31/12/2024 10:00", "not-a-date", "2024-13-01T00:00:00Z")
@@ -37,5 +39,6 @@ def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.
     return pc.if_else(pa.array(hit), variant, emails)
 
 
-def malformed_dates(rng: np.random.Generator, n: int) -> pa.Array:
-    return pa.array(np.array(MALFORMED_DATES)[rng.integers(0, len(MALFORMED_DATES), n)])
+def malformed_dates(kind: np.ndarray) -> pa.Array:
+    """Unparsable timestamp text; `kind` picks which of MALFORMED_DATES."""
+    return choose(MALFORMED_DATES, np.asarray(kind) % len(MALFORMED_DATES))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,13 +68,19 @@ def write_family(
     starts = np.concatenate([[0], cuts]).astype(np.int64)
     ends = np.concatenate([cuts, [len(order)]]).astype(np.int64)
     written = []
-    for lo, hi in zip(starts, ends, strict=True):
-        if hi <= lo:
-            continue
-        key = int(keys[lo])
-        period_start = periods.start_epoch(key)
-        body = text_bytes(build_lines(order[lo:hi], period_start))
-        head = b"" if header is None else (header(period_start) + "\n").encode()
-        path = landing / source / family / f"{family}_{periods.label(key)}.{ext}"
-        written.append(write_bytes(path, head + body, compress))
+    pending: deque[Future] = deque()
+    # compression runs in threads (zlib releases the GIL) while the next period is formatted
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for lo, hi in zip(starts, ends, strict=True):
+            if hi <= lo:
+                continue
+            key = int(keys[lo])
+            period_start = periods.start_epoch(key)
+            body = text_bytes(build_lines(order[lo:hi], period_start))
+            head = b"" if header is None else (header(period_start) + "\n").encode()
+            path = landing / source / family / f"{family}_{periods.label(key)}.{ext}"
+            pending.append(pool.submit(write_bytes, path, head + body, compress))
+            while len(pending) > 2:
+                written.append(pending.popleft().result())
+        written.extend(f.result() for f in pending)
     return written

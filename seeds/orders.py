@@ -26,6 +26,7 @@ from seeds.population import (
 )
 from seeds.purchases import Problems, Purchases
 from seeds.text import (
+    choose,
     fixed,
     ids,
     integers,
@@ -186,18 +187,22 @@ def build_orders(
     first_idx = np.flatnonzero(first & ~pop.internal[np.maximum(who, 0)])  # sorted by time already
     earlier = np.searchsorted(at_d[first_idx], at_d[referral], side="left")
     pick = np.floor(rng.random(len(earlier)) * earlier).astype(np.int64)
-    referrer[np.flatnonzero(referral)] = np.where(
-        earlier > 0, who[first_idx[np.minimum(pick, len(first_idx) - 1)]], -1
-    )
+    if len(first_idx):
+        referrer[np.flatnonzero(referral)] = np.where(
+            earlier > 0, who[first_idx[np.minimum(pick, len(first_idx) - 1)]], -1
+        )
 
     # checkout email: the contact's email at that time (or the guest's), sometimes in another case
     span = config.days + 1.0
     c_rows = np.flatnonzero(who >= 0)
     version = versions.email_version_at(who[c_rows], at_d[c_rows], span)
     g_rows = np.flatnonzero(who < 0)
-    guest_domain = np.array(EMAIL_DOMAINS)[guest[g_rows] % len(EMAIL_DOMAINS)]
     guest_email = pc.binary_join_element_wise(
-        "guest.", pc.cast(pa.array(guest[g_rows] + 1), pa.string()), "@", pa.array(guest_domain), ""
+        "guest.",
+        pc.cast(pa.array(guest[g_rows] + 1), pa.string()),
+        "@",
+        choose(EMAIL_DOMAINS, guest[g_rows] % len(EMAIL_DOMAINS)),
+        "",
     )
     both = pa.concat_arrays([contact_emails(pop, who[c_rows], version), guest_email])
     email = both.take(pa.array(np.argsort(np.concatenate([c_rows, g_rows]))))
@@ -252,7 +257,7 @@ def write_orders(
     status_cancelled = orders.cancelled[row_order] & (row_s >= orders.cancel_s[row_order])
     offsets = utc_offsets(rng, len(row_order), dirty.non_utc_offset)
     negative_line = rng.random(len(orders.line_product)) < dirty.negative_quantity_line
-    bad_dates = malformed_dates(rng, len(row_order))
+    bad_kind = rng.integers(0, 4, len(row_order))
     order_id = orders.order_id
     product_id = catalog.product_id
 
@@ -262,8 +267,10 @@ def write_orders(
             pa.array(junk_number[idx] >= 0), ids("O", np.maximum(junk_number[idx], 0), 9), take(order_id, o)
         )
         created = timestamps(orders.created_s[o], offsets[idx])
-        created = pc.if_else(pa.array(corrupt[idx] == 1), take(bad_dates, idx), created)
-        currency = pa.array(np.where(corrupt[idx] == 2, "XXX", np.array(CURRENCY_CODES)[orders.currency[o]]))
+        created = pc.if_else(pa.array(corrupt[idx] == 1), malformed_dates(bad_kind[idx]), created)
+        currency = choose(
+            (*CURRENCY_CODES, "XXX"), np.where(corrupt[idx] == 2, len(CURRENCY_CODES), orders.currency[o])
+        )
         who = orders.who[o]
         customer = pc.if_else(
             pa.array(orders.guest_checkout[o]),
@@ -274,7 +281,7 @@ def write_orders(
         referral = where(
             ref >= 0, pc.binary_join_element_wise("REF-", take(pop.contact_id, np.maximum(ref, 0)), "")
         )
-        promo = where(orders.promo[o] > 0, pa.array(np.array(PROMOS)[orders.promo[o]]))
+        promo = where(orders.promo[o] > 0, choose(PROMOS, orders.promo[o]))
         # nested line items, grouped per exported row
         n_lines = orders.n_lines[o]
         group_offsets = np.concatenate([[0], np.cumsum(n_lines)])
@@ -297,7 +304,7 @@ def write_orders(
             ("customer_id", json_string(customer)),
             ("email", json_string(take(orders.email, o))),
             ("created_at", json_string(created)),
-            ("status", json_string(pa.array(np.where(status_cancelled[idx], "cancelled", "completed")))),
+            ("status", json_string(choose(("completed", "cancelled"), status_cancelled[idx]))),
             ("currency", json_string(currency)),
             ("subtotal", fixed(orders.subtotal[o], 2)),
             ("discount_total", fixed(orders.discount[o], 2)),
@@ -361,9 +368,9 @@ def write_refunds(
             ("refund_id", json_string(take(refund_id, idx))),
             ("order_id", json_string(take(order_id, o[idx]))),
             ("created_at", json_string(timestamps(at_s[idx], offsets[idx]))),
-            ("currency", json_string(pa.array(np.array(CURRENCY_CODES)[orders.currency[o[idx]]]))),
+            ("currency", json_string(choose(CURRENCY_CODES, orders.currency[o[idx]]))),
             ("amount", fixed(amount[idx], 2)),
-            ("reason", json_string(pa.array(np.array(REFUND_REASONS)[reason[idx]]))),
+            ("reason", json_string(choose(REFUND_REASONS, reason[idx]))),
         ])  # fmt: skip
 
     files = write_family(landing, "orders", "refunds", "jsonl", at_s, lines, None, periods, config.compress)

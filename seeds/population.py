@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from orchestration.raw_schema import CHANNELS
 from seeds.config import CHANNEL_PARAMS, GeneratorConfig
-from seeds.text import ids
+from seeds.text import choose, ids
 
 # (country, share, currency, tax rate)
 COUNTRIES = (
@@ -161,14 +161,17 @@ def contact_emails(pop: Population, who: np.ndarray, version: np.ndarray) -> pa.
     """
     who = np.asarray(who)
     version = np.asarray(version, dtype=np.int64)
-    first = pa.array(np.array(FIRST_NAMES)[pop.first_name[who]])
-    last = pa.array(np.array(LAST_NAMES)[pop.last_name[who]])
+    first = choose(FIRST_NAMES, pop.first_name[who])
+    last = choose(LAST_NAMES, pop.last_name[who])
     number = pc.cast(pa.array(who.astype(np.int64) + 1), pa.string())
     suffix = pc.if_else(
         pa.array(version > 0),
         pc.binary_join_element_wise(".v", pc.cast(pa.array(version), pa.string()), ""),
         "",
     )
-    domain = np.array(EMAIL_DOMAINS)[(pop.domain[who] + version) % len(EMAIL_DOMAINS)]
-    domain = np.where(pop.internal_email[who], INTERNAL_DOMAIN, domain)
-    return pc.binary_join_element_wise(first, ".", last, ".", number, suffix, "@", pa.array(domain), "")
+    domain = np.where(
+        pop.internal_email[who], len(EMAIL_DOMAINS), (pop.domain[who] + version) % len(EMAIL_DOMAINS)
+    )
+    return pc.binary_join_element_wise(
+        first, ".", last, ".", number, suffix, "@", choose(EMAIL_DOMAINS + (INTERNAL_DOMAIN,), domain), ""
+    )

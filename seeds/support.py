@@ -17,7 +17,7 @@ from seeds.landing import Periods, write_family
 from seeds.orders import Orders
 from seeds.population import EMAIL_DOMAINS, Population, contact_emails
 from seeds.purchases import PRIORITIES, CustomerOutcome, Problems, draw_problem
-from seeds.text import csv_lines, ids, integers, take, timestamps
+from seeds.text import choose, csv_lines, ids, integers, take, timestamps
 
 TICKET_CHANNELS = ("email", "chat", "phone", "web")
 TICKET_CHANNEL_SHARES = np.array([0.40, 0.30, 0.10, 0.20])
@@ -105,7 +105,7 @@ def build_tickets(
     unknown = np.flatnonzero(who < 0)
     stranger = pc.binary_join_element_wise(
         "someone.", pc.cast(pa.array(np.arange(len(unknown)) + 1), pa.string()), "@",
-        pa.array(np.array(EMAIL_DOMAINS)[np.arange(len(unknown)) % len(EMAIL_DOMAINS)]), "",
+        choose(EMAIL_DOMAINS, np.arange(len(unknown)) % len(EMAIL_DOMAINS)), "",
     )  # fmt: skip
     email = pa.concat_arrays([contact_emails(pop, who[known], version), stranger])
     email = email.take(pa.array(np.argsort(np.concatenate([known, unknown]))))
@@ -140,7 +140,7 @@ def write_tickets(
     m = len(version_ticket)
     offsets = utc_offsets(rng, m, config.dirty.non_utc_offset)
     bad_created = rng.random(m) < config.dirty.malformed_date_ticket
-    bad_dates = malformed_dates(rng, m)
+    bad_kind = rng.integers(0, 4, m)
     ticket_id = ids("T", np.arange(1, n + 1), 8)
     order_id = orders.order_id
     none = pa.scalar(None, pa.string())
@@ -152,17 +152,17 @@ def write_tickets(
         # a solved ticket's first response is known even when it came with the solution
         responded = (st >= 1) | ((st >= 2) & (t.first_response_s[k] >= 0))
         created = pc.if_else(
-            pa.array(bad_created[idx]), take(bad_dates, idx), timestamps(t.created_s[k], off)
+            pa.array(bad_created[idx]), malformed_dates(bad_kind[idx]), timestamps(t.created_s[k], off)
         )
         return csv_lines([
             take(ticket_id, k),
             take(t.email, k),
             pc.if_else(pa.array(t.linked[k]), take(pop.contact_id, np.maximum(t.who[k], 0)), none),
             pc.if_else(pa.array(t.order[k] >= 0), take(order_id, np.maximum(t.order[k], 0)), none),
-            pa.array(np.array(TICKET_CHANNELS)[t.channel[k]]),
-            pa.array(np.array(PRIORITIES)[t.priority[k]]),
-            pa.array(np.array(CATEGORIES)[t.category[k]]),
-            pa.array(np.array(["open", "pending", "solved", "closed"])[st]),
+            choose(TICKET_CHANNELS, t.channel[k]),
+            choose(PRIORITIES, t.priority[k]),
+            choose(CATEGORIES, t.category[k]),
+            choose(["open", "pending", "solved", "closed"], st),
             created,
             timestamps(t.first_response_s[k], off, mask=~responded),
             timestamps(np.maximum(t.solved_s[k], 0), off, mask=st < 2),
@@ -201,7 +201,7 @@ def write_csat(config: GeneratorConfig, t: Tickets, landing: Path, periods: Peri
     def lines(idx: np.ndarray, period_start: int) -> pa.Array:
         return csv_lines([
             take(rating_id, idx), take(ticket_id, idx),
-            pa.array(np.where(good[k[idx]], "good", "bad")), timestamps(at_s[k[idx]], offsets[idx]),
+            choose(("bad", "good"), good[k[idx]]), timestamps(at_s[k[idx]], offsets[idx]),
         ])  # fmt: skip
 
     header = ",".join(c.name for c in RAW_TABLES_BY_NAME["support_csat"].columns)

@@ -6,6 +6,8 @@ every number is formatted from integers, so the bytes never depend on float prin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -28,10 +30,9 @@ def fixed(scaled: np.ndarray, decimals: int, mask: np.ndarray | None = None) -> 
     """Fixed-point text of an integer array holding value * 10**decimals (e.g. cents -> "12.05")."""
     scaled = np.asarray(scaled, dtype=np.int64)
     unit = 10**decimals
-    sign = np.where(scaled < 0, "-", "")
     whole = pc.cast(pa.array(np.abs(scaled) // unit), pa.string())
     frac = pc.utf8_lpad(pc.cast(pa.array(np.abs(scaled) % unit), pa.string()), decimals, "0")
-    out = pc.binary_join_element_wise(pa.array(sign), whole, ".", frac, "")
+    out = pc.binary_join_element_wise(choose(("", "-"), scaled < 0), whole, ".", frac, "")
     return out if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), out)
 
 
@@ -41,7 +42,14 @@ def decimal_text(values: np.ndarray, decimals: int) -> pa.Array:
 
 
 def booleans(values: np.ndarray) -> pa.Array:
-    return pa.array(np.where(np.asarray(values, dtype=bool), "true", "false"))
+    return choose(("false", "true"), np.asarray(values, dtype=bool))
+
+
+def offset_suffix(offset_min: int) -> str:
+    if offset_min == 0:
+        return "Z"
+    sign = "-" if offset_min < 0 else "+"
+    return f"{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
 
 
 def timestamps(epoch_s: np.ndarray, offset_min: np.ndarray | None = None, mask: np.ndarray | None = None):
@@ -54,26 +62,21 @@ def timestamps(epoch_s: np.ndarray, offset_min: np.ndarray | None = None, mask: 
         offset_min = np.zeros(len(epoch_s), dtype=np.int64)
     offset_min = np.asarray(offset_min, dtype=np.int64)
     local = pa.array(epoch_s + offset_min * 60).cast(pa.timestamp("s"))
-    body = pc.strftime(local, format="%Y-%m-%dT%H:%M:%S")
-    sign = np.where(offset_min < 0, "-", "+")
-    hh = np.abs(offset_min) // 60
-    mm = np.abs(offset_min) % 60
-    suffix = pc.binary_join_element_wise(
-        pa.array(sign),
-        pc.utf8_lpad(pc.cast(pa.array(hh), pa.string()), 2, "0"),
-        ":",
-        pc.utf8_lpad(pc.cast(pa.array(mm), pa.string()), 2, "0"),
-        "",
-    )
-    suffix = pc.if_else(pa.array(offset_min == 0), "Z", suffix)
+    body = pc.replace_substring(pc.cast(local, pa.string()), " ", "T", max_replacements=1)
+    offsets, which = np.unique(offset_min, return_inverse=True)
+    suffix = pa.array([offset_suffix(int(o)) for o in offsets], pa.string()).take(pa.array(which.ravel()))
     out = pc.binary_join_element_wise(body, suffix, "")
-    return out if mask is None else pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), out)
+    return out if mask is None else where(~np.asarray(mask, dtype=bool), out)
 
 
 def dates(epoch_s: np.ndarray) -> pa.Array:
-    return pc.strftime(
-        pa.array(np.asarray(epoch_s, dtype=np.int64)).cast(pa.timestamp("s")), format="%Y-%m-%d"
-    )
+    days = (np.asarray(epoch_s, dtype=np.int64) // 86400).astype(np.int32)
+    return pc.cast(pa.array(days, pa.date32()), pa.string())
+
+
+def choose(values: Sequence[str], index: np.ndarray) -> pa.Array:
+    """`values[index]` as a flat string array (no numpy unicode arrays: slow, and chunked when large)."""
+    return pa.array(list(values), pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
 
 
 def where(valid: np.ndarray, values: Strings) -> pa.Array:

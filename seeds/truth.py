@@ -18,7 +18,7 @@ from seeds.config import CHANNEL_PARAMS, GeneratorConfig
 from seeds.landing import write_bytes
 from seeds.population import COUNTRIES, CURRENCY_CODES, INTERNAL_DOMAIN, SEGMENTS, Population
 from seeds.purchases import CustomerOutcome
-from seeds.text import booleans, csv_lines, decimal_text, integers, text_bytes, timestamps
+from seeds.text import booleans, choose, csv_lines, decimal_text, integers, text_bytes, timestamps
 
 CUSTOMER_COLUMNS = (
     "customer_id", "acquisition_channel", "country", "currency", "segment", "is_internal", "is_prospect",
@@ -38,10 +38,10 @@ def write_customers(config: GeneratorConfig, pop: Population, outcome: CustomerO
 
     lines = csv_lines([
         pop.contact_id,
-        pa.array(np.array(CHANNELS)[pop.channel]),
-        pa.array(np.array([c[0] for c in COUNTRIES])[pop.country]),
-        pa.array(np.array(CURRENCY_CODES)[pop.currency]),
-        pa.array(np.array(SEGMENTS)[pop.segment0]),
+        choose(CHANNELS, pop.channel),
+        choose([c[0] for c in COUNTRIES], pop.country),
+        choose(CURRENCY_CODES, pop.currency),
+        choose(SEGMENTS, pop.segment0),
         booleans(pop.internal),
         booleans(pop.prospect),
         timestamps(pop.created_s),
