@@ -168,9 +168,9 @@ def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute(
         f"""create or replace temp table _rw_lines as
         select *, case when _problem is null then line end as obj from (
-            select _line, line, case
-                    when not json_valid(line) then 'not valid JSON (a truncated or malformed line)'
-                    when json_type(line) <> 'OBJECT' then 'not a JSON object'
+            select _line, line, case  -- try(): the type of a line that does not parse is null
+                    when try(json_type(line)) is null then 'not valid JSON (a truncated or malformed line)'
+                    when try(json_type(line)) <> 'OBJECT' then 'not a JSON object'
                 end as _problem
             from {_number_lines(con, first_line=1)}
             where not {_BLANK}
