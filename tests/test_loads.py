@@ -205,6 +205,24 @@ def test_bad_records_are_quarantined_with_file_line_column_and_reason(landing, c
     assert json.loads(record)["acquisition_channel"] == "tv"
 
 
+def test_csv_line_numbers_count_blank_lines_and_undecodable_lines_are_quarantined(landing, con):
+    rates = landing / "orders/exchange_rates/exchange_rates_2024.csv"
+    rates.parent.mkdir(parents=True)
+    rates.write_bytes(
+        b"rate_date,currency,usd_per_unit\n2024-01-01,EUR,1.1\n\n2024-01-02,E\xffUR,1.1\n"
+        b"2024-01-03,EUR\n\n2024-01-04,EUR,1.2\n"
+    )
+    load_all(con, landing)
+    assert rows(con, "select rate_date::varchar, _line from raw.shop_exchange_rates order by 2") == [
+        ("2024-01-01", 2),
+        ("2024-01-04", 7),
+    ]
+    assert rows(con, "select line, column_name, reason from raw._quarantine order by line") == [
+        (4, "currency", "not valid UTF-8 text"),
+        (5, "usd_per_unit", "wrong number of fields (Expected Number of Columns: 3 Found: 2)"),
+    ]
+
+
 def records_in_file(path: Path, table_name: str) -> int:
     """Records a person counts in the file, with Python's own parsers (not the loader's)."""
     text = (gzip.open(path, "rt") if path.suffix == ".gz" else path.open()).read()

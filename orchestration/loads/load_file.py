@@ -35,6 +35,7 @@ ALREADY_LOADED = "already_loaded"  # reported, never written to the ledger
 TEMP_TABLES = (
     "_rw_parsed",
     "_rw_bad",
+    "_rw_taken",
     "_rw_rejects",
     "_rw_reject_scans",
     "_rw_lines",

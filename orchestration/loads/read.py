@@ -9,8 +9,9 @@ per table column found in the file and per column new in the export.
 Both formats are read by DuckDB's CSV reader with `store_rejects`: CSV with the fixed RFC 4180 dialect
 (`,` `"`), JSON lines as one text field per line (a field separator that cannot occur in valid JSON and
 no quoting). The reader drops rejected records from its output and keeps order, so the line of an
-accepted record is recovered from its ordinal and the rejected lines (`_number_lines`). Line numbers are
-the reader's: the header is line 1 and a quoted value that spans lines counts as one line.
+accepted record is recovered from its ordinal and the lines taken by rejected records and, in CSV, blank
+lines (`_number_lines`). Line numbers are the file's (the header is line 1), except that the CSV reader
+counts a quoted value spanning lines as one line.
 """
 
 from __future__ import annotations
@@ -77,16 +78,20 @@ def _read_with_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str)
     )
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
-    """`_rw_parsed` with `_line`: the k-th accepted record takes the k-th line number no reject took."""
-    if not con.execute("select count(*) from _rw_bad").fetchall()[0][0]:  # the usual case, and cheaper
+def _number_lines(
+    con: duckdb.DuckDBPyConnection, first_line: int, taken: str = "select line from _rw_bad"
+) -> str:
+    """`_rw_parsed` with `_line`: the k-th accepted record takes the k-th line number that no rejected
+    record (or blank line, `taken`) took."""
+    con.execute(f"create or replace temp table _rw_taken as select distinct line from ({taken})")
+    if not con.execute("select count(*) from _rw_taken").fetchall()[0][0]:  # the usual case, and cheaper
         return f"(select *, row_number() over (order by rowid) + {first_line - 1} as _line from _rw_parsed)"
     return f"""(
         with accepted as (select row_number() over (order by rowid) as k, * from _rw_parsed),
         rejected as (
             select line - {first_line} - (row_number() over (order by line) - 1) as accepted_before,
                 row_number() over (order by line) as n
-            from _rw_bad
+            from _rw_taken where line >= {first_line}
         ),
         gaps as (select accepted_before, max(n) as n from rejected group by accepted_before)
         select accepted.* exclude (k), accepted.k + {first_line - 1} + coalesce(gaps.n, 0) as _line
@@ -95,6 +100,18 @@ def _number_lines(con: duckdb.DuckDBPyConnection, first_line: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- CSV
+def _blank_lines(path: Path) -> str:
+    """Blank lines of a CSV file: the CSV reader skips them but counts them in its line numbers. Read as
+    Latin-1 lines, which any bytes are, in one ordered thread so row_number() is the line number."""
+    return (
+        "select line from (select row_number() over () as line, text from read_csv("
+        f"{literal(str(path))}, header = false, columns = {{'text': 'VARCHAR'}}, auto_detect = false, "
+        f"delim = {literal(JSON_LINE_SEPARATOR * 2 + chr(31) * 2)}, quote = '', escape = '', "
+        "encoding = 'latin-1', compression = 'auto', parallel = false)) "
+        "where text is null or trim(text) = ''"
+    )
+
+
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
     header = csv_header(path)
     if header is None:
@@ -123,10 +140,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> St
     )
     values = ", ".join(f"c{i} as {ident(name)}" for i, name in enumerate(names))
     column_of_reject = " ".join(f"when 'c{i}' then {literal(name)}" for i, name in enumerate(names))
+    taken = f"select line from _rw_bad union all {_blank_lines(path)}"
     staged.sql = f"""
         select _line, null::varchar as _record, null::varchar as _problem,
             null::varchar as _problem_column, {values}
-        from {_number_lines(con, first_line=2)}
+        from {_number_lines(con, first_line=2, taken=taken)}
         union all by name
         select line as _line, record as _record, reason as _problem,
             case column_name {column_of_reject} end as _problem_column
