@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.clv import clv_assets
 from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
 from orchestration.assets.raw import raw_assets
+from orchestration.assets.serving import ServingTarget, serving_assets
 from orchestration.resources import DuckDBWarehouse
 from orchestration.schedules import daily_build, new_landing_files
 from orchestration.sensors import alert_sensors
@@ -24,13 +28,15 @@ def make_definitions(settings: Settings) -> Definitions:
     """Definitions bound to one set of paths (tests build into their own temporary directories)."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     return Definitions(
-        assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv],
+        assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv, *serving_assets],
         jobs=[build_warehouse],
         schedules=[daily_build],
         sensors=[new_landing_files, *alert_sensors],
         resources={
             "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
-            "dbt": DbtCliResource(project_dir=dbt_project),
+            # The dbt of this interpreter's environment, whether or not the venv is on PATH.
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+            "serving": ServingTarget(serving_dir=str(settings.serving_dir), reports_dir=str(settings.reports_dir)),
         },
         # DuckDB has one writer at a time: steps run one after another in one process.
         executor=in_process_executor,
