@@ -13,7 +13,8 @@ What happens to a file, by its path and checksum against the ledger:
   replacing keeps the warehouse equal to the landing directory and never counts a record twice;
 - a required column missing (or the file unreadable): recorded `rejected` naming the file and column;
   nothing of it is loaded (the earlier rows of a changed file are removed too: the file now on disk is
-  not valid).
+  not valid);
+- a file removed from the landing directory keeps its rows: the raw layer is the history of what arrived.
 """
 
 from __future__ import annotations
