@@ -52,6 +52,10 @@ def offset_suffix(offset_min: int) -> str:
     return f"{sign}{abs(offset_min) // 60:02d}:{abs(offset_min) % 60:02d}"
 
 
+MIN_OFFSET, MAX_OFFSET = -12 * 60, 14 * 60  # UTC offsets that exist, in minutes
+OFFSET_SUFFIXES = pa.array([offset_suffix(m) for m in range(MIN_OFFSET, MAX_OFFSET + 1)], pa.string())
+
+
 def timestamps(epoch_s: np.ndarray, offset_min: np.ndarray | None = None, mask: np.ndarray | None = None):
     """ISO-8601 text of UTC epoch seconds, written in the local time of `offset_min` with its offset.
 
@@ -63,8 +67,7 @@ def timestamps(epoch_s: np.ndarray, offset_min: np.ndarray | None = None, mask: 
     offset_min = np.asarray(offset_min, dtype=np.int64)
     local = pa.array(epoch_s + offset_min * 60).cast(pa.timestamp("s"))
     body = pc.replace_substring(pc.cast(local, pa.string()), " ", "T", max_replacements=1)
-    offsets, which = np.unique(offset_min, return_inverse=True)
-    suffix = pa.array([offset_suffix(int(o)) for o in offsets], pa.string()).take(pa.array(which.ravel()))
+    suffix = OFFSET_SUFFIXES.take(pa.array(offset_min - MIN_OFFSET))
     out = pc.binary_join_element_wise(body, suffix, "")
     return out if mask is None else where(~np.asarray(mask, dtype=bool), out)
 
