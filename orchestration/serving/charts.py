@@ -80,7 +80,8 @@ class _Frame:
     def y(self, v: float) -> float:
         return TOP + (self.hi - v) / (self.hi - self.lo) * self.plot_h
 
-    def axes(self, x_labels: Sequence[str]) -> list[str]:
+    def axes(self, x_labels: Sequence[str], every_label: bool = False) -> list[str]:
+        """Grid, y ticks and x labels; time axes thin their labels out, category axes show them all."""
         out = []
         for t in self.ticks:
             y = self.y(t)
@@ -92,7 +93,7 @@ class _Frame:
             f'<line x1="{LEFT}" x2="{self.width - RIGHT}" y1="{self.y(0):.1f}" y2="{self.y(0):.1f}" '
             'stroke="#9ca3af"/>'
         )
-        every = max(1, math.ceil(len(x_labels) / max(self.plot_w // 80, 1)))
+        every = 1 if every_label else max(1, math.ceil(len(x_labels) / max(self.plot_w // 80, 1)))
         for i, label in enumerate(x_labels):
             if i % every == 0:
                 out.append(_text(self.x(i), self.height - BOTTOM + 16, label))
@@ -261,7 +262,7 @@ def box_plot(
     lo = min((s[0] for s in stats), default=0)
     hi = max((s[4] for s in stats), default=1)
     f = _Frame(len(categories), lo, hi, fmt, width, height)
-    body = f.axes(categories)
+    body = f.axes(categories, every_label=True)
     w = min(f.slot() * 0.5, 90)
     for i, (p10, p25, p50, p75, p90, mean) in enumerate(stats):
         x, color = f.x(i), PALETTE[i % len(PALETTE)]
@@ -293,7 +294,7 @@ def grouped_bars(
     """Bars side by side per category, one per series."""
     present = [v for _, vs, _ in series for v in vs if v is not None]
     f = _Frame(len(categories), min(present, default=0), max(present, default=1), fmt, width, height)
-    body = f.axes(categories)
+    body = f.axes(categories, every_label=True)
     w = f.slot() * 0.8 / max(len(series), 1)
     for i in range(len(categories)):
         for k, (name, values, color) in enumerate(series):

@@ -20,6 +20,7 @@ def generate_static_docs(build_db: Path, out: Path) -> Path:
     dbt = Path(sys.executable).parent / "dbt"
     env = {**os.environ, "RW_DUCKDB_PATH": str(build_db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
+        _seed_partial_parse(Path(target))
         cmd = [
             str(dbt), "docs", "generate", "--static", "--quiet",
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
@@ -33,3 +34,13 @@ def generate_static_docs(build_db: Path, out: Path) -> Path:
             )
         shutil.copyfile(static, out)
     return out
+
+
+def _seed_partial_parse(target: Path) -> None:
+    """Start from the newest parse of this project (the build's own dbt run usually) so dbt re-parses only
+    what changed; dbt itself falls back to a full parse when the project, profile or vars differ."""
+    parses = sorted(
+        (DBT_PROJECT_DIR / "target").glob("**/partial_parse.msgpack"), key=lambda p: p.stat().st_mtime
+    )
+    if parses:
+        shutil.copyfile(parses[-1], target / "partial_parse.msgpack")

@@ -21,7 +21,7 @@ PII_PATTERNS: dict[str, re.Pattern[str]] = {
     "phone": re.compile(r"phone|mobile|msisdn|(^|_)(tel|telephone|fax)($|_)"),
     "name": re.compile(
         r"^name$|(^|_)(first|last|full|given|family|middle|sur|customer|contact|person|display|user"
-        r"|requester|agent|owner|account_manager)_?name$|(^|_)(account_manager|sales_rep|owner)$"
+        r"|requester|agent|owner|account_manager)_?name$|^(account_manager|sales_rep|owner)$"
     ),
 }
 
