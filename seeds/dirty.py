@@ -26,17 +26,19 @@ def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.
     kind = rng.integers(0, 4, n)
     if not hit.any():
         return emails
+    rows = np.flatnonzero(hit)
+    chosen, kind = emails.take(pa.array(rows)), kind[rows]  # only the rows that change
     conditions = pa.StructArray.from_arrays(
         [pa.array(kind == 0), pa.array(kind == 1), pa.array(kind == 2)], names=["upper", "title", "lead"]
     )
     variant = pc.case_when(
         conditions,
-        pc.utf8_upper(emails),
-        pc.utf8_capitalize(emails),
-        pc.binary_join_element_wise(" ", emails, ""),
-        pc.binary_join_element_wise(emails, "  ", ""),
+        pc.utf8_upper(chosen),
+        pc.utf8_capitalize(chosen),
+        pc.binary_join_element_wise(" ", chosen, ""),
+        pc.binary_join_element_wise(chosen, "  ", ""),
     )
-    return pc.if_else(pa.array(hit), variant, emails)
+    return pc.replace_with_mask(emails, pa.array(hit), variant)
 
 
 def malformed_dates(kind: np.ndarray) -> pa.Array:
