@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 LIVE_STAGES = ("new", "active", "at_risk", "reactivated")
+DATE_COLUMNS = ("month_start", "month_end", "cohort_month")
 REPORTING_CURRENCY = "USD"  # rates are USD per unit, so USD converts at 1
 RAW_TABLES_READ = (
     "crm_contacts",
@@ -342,7 +343,7 @@ def frame_differences(
     e, a = expected[cols].copy(), actual[cols].copy()
     for frame in (e, a):
         for k in keys:
-            if "month" in k or "date" in k:
+            if k in DATE_COLUMNS:
                 frame[k] = pd.to_datetime(frame[k]).astype("datetime64[us]")
     m = e.merge(a, on=keys, how="outer", suffixes=("_expected", "_actual"), indicator=True)
     problems = []

@@ -13,6 +13,11 @@ The people (contact id, channel of the *earliest* CRM version, first known):
   Erin   c-005 paid_search, created 2024-01-02; two orders on 2024-01-15 (one at 20:30-03:00 = 23:30Z)
   Gary   guest g-md5("guest.gary@mail.test"), channel unknown, first order 2024-11-20
   not customers: c-099 (is_internal, organic, a 500 USD order) and tester@example-internal.test (300 USD)
+  fillers f-001..f-060 (`partner`, contacts_2022-07.csv, orders_2023-06.jsonl, from make_fillers.py): buy only
+    2022-07-01..2023-06-30, so all are churned from 2023-12 on (Dec 31 - Jun 30 = 184 > 180) with no orders
+    in 2024: they change no 2024 flow, stage or cohort of the six. They exist because the six alone do not
+    identify BG/NBD and Gamma-Gamma, and the equity mart (ROC) needs a fitted model. They move the first
+    known month to 2022-07, so flows have 30 months per channel.
 
 Completed orders (UTC date, USD net = (subtotal - discount) * rate - refunds, floored at 0):
   A1 Alice 2024-01-10  100 - 10                         = 90
@@ -42,7 +47,7 @@ import duckdb
 import pandas as pd
 import pytest
 from conftest import build_through_dagster, export_settings, restore_env, settings_under
-from independent_model import build, frame_differences, read_raw
+from independent_model import DATE_COLUMNS, build, frame_differences, read_raw
 
 from orchestration.settings import Settings
 
@@ -50,6 +55,8 @@ LANDING = Path(__file__).parent / "fixtures" / "handworked" / "landing"
 AS_OF = pd.Timestamp("2024-12-15")
 GARY = "g-" + hashlib.md5(b"guest.gary@mail.test").hexdigest()
 MONTHS = pd.date_range("2024-01-01", "2024-12-01", freq="MS")
+FILLERS = 60
+FLOW_MONTHS = 30  # 2022-07 .. 2024-12
 
 # Stage per month, Jan..Dec 2024 ("-" = not known yet). d = days from the last completed order to month_end.
 # Alice, last order A1 on day 10: d = 21 new, 50, 81 active, 111, 142, 172 at_risk, 203, 234, 264 churned;
@@ -165,10 +172,10 @@ def parse(table: str, columns: list[str]) -> pd.DataFrame:
     rows = [line.split() for line in table.strip().splitlines()]
     frame = pd.DataFrame(rows, columns=columns)
     for col in columns:
-        if "month" in col:
+        if col in DATE_COLUMNS:
             frame[col] = pd.to_datetime(frame[col])
         elif col != "acquisition_channel":
-            frame[col] = pd.to_numeric(frame[col])
+            frame[col] = frame[col].astype(float)
     return frame
 
 
@@ -219,9 +226,14 @@ def test_the_handworked_landing_builds_without_failures(handworked):
 @pytest.mark.slow
 def test_stage_orders_and_revenue_of_every_customer_in_every_month(warehouse):
     actual = read_mart(warehouse, "fct_customer_months")
+    fillers = actual[actual["customer_id"].str.startswith("f-")]
+    assert fillers["customer_id"].nunique() == FILLERS
+    late = fillers[pd.to_datetime(fillers["month_start"]) >= pd.Timestamp("2023-12-01")]
+    assert len(late) == FILLERS * 13
+    assert set(late["lifecycle_stage"]) == {"churned"} and late["orders"].sum() == 0
     assert_same(
         expected_customer_months(),
-        actual,
+        actual[~actual["customer_id"].str.startswith("f-")],
         ["customer_id", "month_start"],
         exact=["lifecycle_stage", "orders"],
         approx=["net_revenue"],
@@ -253,9 +265,10 @@ def test_customer_flows_by_hand(warehouse):
     actual = read_mart(warehouse, "mart_customer_flows")
     expected_all = parse(FLOWS_ALL, ["month_start", *FLOW_COLUMNS]).assign(acquisition_channel="all")
     keys = ["month_start", "acquisition_channel"]
+    in_2024 = actual[pd.to_datetime(actual["month_start"]) >= MONTHS[0]]
     assert_same(
         expected_all,
-        actual[actual["acquisition_channel"] == "all"],
+        in_2024[in_2024["acquisition_channel"] == "all"],
         keys,
         exact=FLOW_COLUMNS[:-1],
         approx=FLOW_COLUMNS[-1:],
@@ -263,9 +276,12 @@ def test_customer_flows_by_hand(warehouse):
     some = parse(FLOWS_SOME, ["acquisition_channel", "month_start", *FLOW_COLUMNS])
     chosen = actual.merge(some[keys], on=keys)
     assert_same(some, chosen, keys, exact=FLOW_COLUMNS[:-1], approx=FLOW_COLUMNS[-1:])
-    # Every channel of a customer gets a row in every month from January (the first known month) to December.
-    per_channel = actual.groupby("acquisition_channel")["month_start"].nunique()
-    assert per_channel.to_dict() == {c: 12 for c in ("all", "email", "organic", "paid_search", "unknown")}
+    # Every channel of a customer gets a row in every month from 2022-07 (first known: a filler) to 2024-12.
+    per_channel = actual.groupby("acquisition_channel")["month_start"].agg(["nunique", "size"])
+    channels = ("all", "email", "organic", "paid_search", "partner", "unknown")
+    assert per_channel.to_dict("index") == {
+        c: {"nunique": FLOW_MONTHS, "size": FLOW_MONTHS} for c in channels
+    }
 
 
 @pytest.mark.slow
@@ -281,7 +297,10 @@ def test_retention_cohort_cells_by_hand(warehouse):
         exact=["cohort_size", "active_customers"],
         approx=["retention_rate", "net_revenue", "cumulative_revenue_per_customer", "revenue_retention"],
     )
-    rows = actual.groupby([pd.to_datetime(actual["cohort_month"]), "acquisition_channel"]).size()
+    cohort_month = pd.to_datetime(actual["cohort_month"])
+    assert set(actual.loc[cohort_month < MONTHS[0], "acquisition_channel"]) == {"partner", "all"}
+    in_2024 = actual[cohort_month >= MONTHS[0]]
+    rows = in_2024.groupby([pd.to_datetime(in_2024["cohort_month"]), "acquisition_channel"]).size()
     assert rows.to_dict() == {
         (pd.Timestamp(cohort), channel): offsets
         for cohort, channels, offsets in [
@@ -297,8 +316,9 @@ def test_retention_cohort_cells_by_hand(warehouse):
 def test_return_on_customer_identity_for_october(warehouse):
     """ROC for Oct 2024 from the mart's own equity columns; the cash flow and customer count by hand.
 
-    Oct cash flow: Alice's A2, 50 (paid_search); organic (Bob) 0. Customers with a completed order by Oct 31:
-    Alice, Bob, Dave, Erin = 4 (paid_search 3, organic 1); Gary only from November; c-099 never.
+    Oct cash flow: Alice's A2, 50 (paid_search); organic (Bob) and partner (fillers) 0. Customers with a
+    completed order by Oct 31: Alice, Bob, Dave, Erin (paid_search 3, organic 1) and the 60 fillers = 64;
+    Gary only from November; c-099 never.
     ROC = (cash + equity(Oct 31) - equity(Sep 30)) / equity(Sep 30).
     """
     equity = read_mart(warehouse, "mart_customer_equity")
@@ -309,7 +329,13 @@ def test_return_on_customer_identity_for_october(warehouse):
         equity = pd.concat([equity, summed.reset_index().assign(acquisition_channel="all")])
     by = equity.set_index(["acquisition_channel", "month_end"]).sort_index()
     sep, oct_ = pd.Timestamp("2024-09-30"), pd.Timestamp("2024-10-31")
-    for channel, cash, customers in [("all", 50.0, 4), ("paid_search", 50.0, 3), ("organic", 0.0, 1)]:
+    checks = [
+        ("all", 50.0, 4 + FILLERS),
+        ("paid_search", 50.0, 3),
+        ("organic", 0.0, 1),
+        ("partner", 0.0, FILLERS),
+    ]
+    for channel, cash, customers in checks:
         start, end = by.loc[(channel, sep), "customer_equity"], by.loc[(channel, oct_), "customer_equity"]
         row = by.loc[(channel, oct_)]
         assert row["customers"] == customers, channel
@@ -333,14 +359,15 @@ def test_the_independent_pandas_model_reproduces_the_hand_numbers(warehouse):
     """The checker used on the sample (independent_model.py) agrees with the hand arithmetic here."""
     model = build(read_raw(warehouse.duckdb_path))
     assert model.as_of_date == AS_OF
+    six = model.customer_months[~model.customer_months["customer_id"].str.startswith("f-")]
     assert_same(
         expected_customer_months(),
-        model.customer_months,
+        six,
         ["customer_id", "month_start"],
         exact=["lifecycle_stage", "orders"],
         approx=["net_revenue"],
     )
-    flows = model.flows
+    flows = model.flows[model.flows["month_start"] >= MONTHS[0]]
     assert_same(
         parse(FLOWS_ALL, ["month_start", *FLOW_COLUMNS]).assign(acquisition_channel="all"),
         flows[flows["acquisition_channel"] == "all"],
@@ -357,4 +384,4 @@ def test_the_independent_pandas_model_reproduces_the_hand_numbers(warehouse):
         exact=["cohort_size", "active_customers"],
         approx=COHORT_COLUMNS[5:],
     )
-    assert len(model.cohorts) == COHORT_ROWS
+    assert (model.cohorts["cohort_month"] >= MONTHS[0]).sum() == COHORT_ROWS
