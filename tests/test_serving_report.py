@@ -4,21 +4,14 @@ from tests/serving_fixture.py), self-contained, and visibly rendered by headless
 from __future__ import annotations
 
 import re
-import shutil
-import struct
-import subprocess
-import tempfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from serving_fixture import make_build_db
+from serving_screenshot import CHROMIUM, pixels, screenshot
 
 from orchestration.serving.publish import publish_marts
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
 
 @pytest.fixture(scope="module")
@@ -106,74 +99,16 @@ def test_the_report_is_one_self_contained_file(report: Path):
     }  # a namespace, not fetched
 
 
-def _png_rgb(path: Path) -> np.ndarray:
-    """Decode an 8-bit RGB(A) PNG as Chromium writes it to an (h, w, 3) array: zlib and the 5 row filters."""
-    data, pos, idat = path.read_bytes(), 8, b""
-    while pos < len(data):
-        (n,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, colour = struct.unpack(">IIBB", body[:10])
-            assert depth == 8 and colour in (2, 6), (depth, colour)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    bpp = 3 if colour == 2 else 4
-    raw, stride = zlib.decompress(idat), w * bpp
-    out = np.zeros((h, stride), dtype=np.uint8)
-    prev = np.zeros(stride, dtype=np.uint8)
-    for y in range(h):
-        kind, row = raw[y * (stride + 1)], np.frombuffer(raw, np.uint8, stride, y * (stride + 1) + 1)
-        if kind == 0:
-            cur = row.copy()
-        elif kind == 1:
-            cur = (np.cumsum(row.reshape(w, bpp).astype(np.int64), axis=0) % 256).astype(np.uint8).ravel()
-        elif kind == 2:
-            cur = row + prev
-        else:  # Average and Paeth depend on the pixel to the left: byte by byte
-            cur_l, up = bytearray(row.tobytes()), prev.tobytes()
-            for i in range(stride):
-                a = cur_l[i - bpp] if i >= bpp else 0
-                b = up[i]
-                if kind == 3:
-                    cur_l[i] = (cur_l[i] + ((a + b) >> 1)) & 255
-                else:
-                    c = up[i - bpp] if i >= bpp else 0
-                    p = a + b - c
-                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                    cur_l[i] = (cur_l[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-            cur = np.frombuffer(bytes(cur_l), np.uint8)
-        out[y], prev = cur, cur
-    return out.reshape(h, w, bpp)[:, :, :3]
-
-
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package `chromium`)")
 def test_headless_chromium_screenshot_shows_the_heatmap_and_charts(report: Path):
-    ARTIFACTS.mkdir(exist_ok=True)
-    png = ARTIFACTS / "serving_report.png"
-    png.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={png}",
-             "--window-size=1400,2400", report.as_uri()],
-            capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-    shutil.copyfile(report, ARTIFACTS / "serving_report.html")
-    image = _png_rgb(png)
+    image = screenshot(report, "serving_report_fixture", 2400)
     assert image.shape == (2400, 1400, 3)
-
-    def pixels(rgb: tuple[int, int, int]) -> int:
-        return int((image == np.array(rgb, dtype=np.uint8)).all(axis=2).sum())
-
     # Heatmap: the darkest cells (offset 0) and the lighter retention cells are drawn.
-    assert pixels((8, 81, 156)) > 1500
-    heat_shades = {tuple(p) for p in image[100:400, 100:400].reshape(-1, 3)}
-    assert len(heat_shades) > 20
+    assert pixels(image, (8, 81, 156)) > 1500
+    assert len({tuple(p) for p in image[100:400, 100:400].reshape(-1, 3)}) > 20
     # Bars of the flows (gained green, lost red), equity line blue, lifecycle colours, box plots.
     for colour in ((44, 160, 44), (214, 39, 40), (31, 119, 180), (255, 127, 14), (148, 103, 189)):
-        assert pixels(colour) > 2000, colour
+        assert pixels(image, colour) > 2000, colour
     # Ink all the way down the page: every 300-px band has chart pixels, not a blank page.
     non_white = (image < 235).any(axis=2)
     bands = [float(non_white[y : y + 300].mean()) for y in range(0, 2100, 300)]

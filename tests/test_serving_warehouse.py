@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import tempfile
-from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
-from test_serving_report import CHROMIUM, _png_rgb
+from serving_screenshot import CHROMIUM, pixels, screenshot
 
 from orchestration.serving.pii import pii_category
 from orchestration.serving.storage import storage_number
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def test_the_build_published_every_mart_for_bi(built_warehouse):
@@ -70,29 +63,12 @@ def test_the_build_published_every_mart_for_bi(built_warehouse):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package `chromium`)")
 def test_the_sample_report_renders_its_charts_in_headless_chromium(built_warehouse):
-    report = built_warehouse.serving_dir / "current" / "report.html"
-    ARTIFACTS.mkdir(exist_ok=True)
-    png = ARTIFACTS / "serving_report_sample.png"
-    png.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={png}",
-             "--window-size=1400,3200", report.resolve().as_uri()],
-            capture_output=True, timeout=120, check=True,
-        )  # fmt: skip
-    shutil.copyfile(report, ARTIFACTS / "serving_report_sample.html")
-    image = _png_rgb(png)
+    image = screenshot(built_warehouse.serving_dir / "current" / "report.html", "serving_report_sample", 3200)
     assert image.shape == (3200, 1400, 3)
-
-    def pixels(rgb: tuple[int, int, int]) -> int:
-        return int((image == np.array(rgb, dtype=np.uint8)).all(axis=2).sum())
-
-    assert pixels((8, 81, 156)) > 5000  # the heatmap's darkest cells (month 0 of every cohort)
+    assert pixels(image, (8, 81, 156)) > 5000  # the heatmap's darkest cells (month 0 of every cohort)
     assert len({tuple(p) for p in image[150:900, 150:1300].reshape(-1, 3)}) > 50  # its shades
     for colour in ((44, 160, 44), (214, 39, 40), (31, 119, 180), (255, 127, 14), (148, 103, 189)):
-        assert pixels(colour) > 2000, colour  # bars, lines, stage mix, boxes
+        assert pixels(image, colour) > 2000, colour  # bars, lines, stage mix, boxes
     non_white = (image < 235).any(axis=2)
     bands = [float(non_white[y : y + 300].mean()) for y in range(0, 2700, 300)]
     assert min(bands) > 0.01, bands
