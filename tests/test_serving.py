@@ -150,6 +150,7 @@ def test_email_addresses_in_a_column_with_an_innocent_name_are_refused(build_db:
     serving = build_db.parent / "serving"
     assert builds.current_build(serving) == first.build_id
     assert builds.list_builds(serving) == [first.build_id]
+    assert not list((serving / "builds").glob(".tmp-*"))  # the refused build was removed at once
 
 
 def test_pii_patterns_leave_ordinary_columns_alone():

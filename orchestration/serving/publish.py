@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -78,42 +79,37 @@ def publish_marts(
         with _open_read_only(source_db) as source:
             marts = _mart_columns(source)
             # Decide every column before writing anything: a PII refusal leaves no trace.
-            plans = {
-                mart: plan_columns(mart, [(c, t) for c, t in columns]) for mart, columns in marts.items()
-            }
+            plans = {mart: plan_columns(mart, columns) for mart, columns in marts.items()}
             as_of, as_of_source = _as_of_date(source, marts)
             build_id = builds.new_build_id(created, json.dumps(marts, sort_keys=True))
             tmp = builds.builds_dir(serving_dir) / f"{builds.TMP_PREFIX}{build_id}"
             (tmp / PARQUET_DIR).mkdir(parents=True)
             logger.info(f"publishing {len(marts)} marts from {source_db} as build {build_id}")
-            entries = _write(source, tmp, build_id, as_of, created, plans)
-        _audit(tmp, build_id, entries)
-
-        # Reports read the serving copy: they show exactly what BI sees.
-        from orchestration.serving.report import write_report
-
-        write_report(tmp / SERVING_DB, tmp / REPORT)
-        docs_path = None
-        if dbt_docs:
-            from orchestration.serving.dbt_docs import generate_static_docs
-
-            docs_path = generate_static_docs(source_db, tmp / DBT_DOCS)
-
-        manifest = {
-            "build_id": build_id,
-            "as_of_date": as_of.isoformat() if as_of else None,
-            "as_of_date_source": as_of_source,
-            "created_at": created.isoformat(),
-            "source_database": str(source_db),
-            "duckdb": SERVING_DB,
-            "duckdb_storage_version": SERVING_STORAGE_VERSION,
-            "report": REPORT,
-            "dbt_docs": DBT_DOCS if docs_path else None,
-            "pii_salt": "sample default" if salt_from_env()[1] else "RW_PII_SALT",
-            "marts": entries,
-        }
-        _write_json(tmp / builds.MANIFEST, manifest)
-        builds.fsync_tree(tmp)
+            try:
+                entries = _write(source, tmp, build_id, as_of, created, plans)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)  # a failed build is never left half-written
+                raise
+        try:
+            docs_path = _audit_and_document(tmp, source_db, build_id, entries, dbt_docs)
+            manifest = {
+                "build_id": build_id,
+                "as_of_date": as_of.isoformat() if as_of else None,
+                "as_of_date_source": as_of_source,
+                "created_at": created.isoformat(),
+                "source_database": str(source_db),
+                "duckdb": SERVING_DB,
+                "duckdb_storage_version": SERVING_STORAGE_VERSION,
+                "report": REPORT,
+                "dbt_docs": DBT_DOCS if docs_path else None,
+                "pii_salt": "sample default" if salt_from_env()[1] else "RW_PII_SALT",
+                "marts": entries,
+            }
+            _write_json(tmp / builds.MANIFEST, manifest)  # last: a build without one is incomplete
+            builds.fsync_tree(tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         final = builds.builds_dir(serving_dir) / build_id
         os.rename(tmp, final)
         builds.fsync_path(final.parent)
@@ -133,6 +129,21 @@ def publish_marts(
         dbt_docs_path=final / DBT_DOCS if docs_path else None,
         pruned=pruned,
     )
+
+
+def _audit_and_document(
+    tmp: Path, source_db: Path, build_id: str, entries: dict[str, dict[str, Any]], dbt_docs: bool
+) -> Path | None:
+    """Check what was written, then add the report (from the serving copy: exactly what BI sees) and docs."""
+    _audit(tmp, build_id, entries)
+    from orchestration.serving.report import write_report
+
+    write_report(tmp / SERVING_DB, tmp / REPORT)
+    if not dbt_docs:
+        return None
+    from orchestration.serving.dbt_docs import generate_static_docs
+
+    return generate_static_docs(source_db, tmp / DBT_DOCS)
 
 
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -197,10 +208,10 @@ def _write(
 ) -> dict[str, dict[str, Any]]:
     serving_file = tmp / SERVING_DB
     salt, _ = salt_from_env()
-    source.execute("set variable rw_pii_salt = ?", [salt])
     source.execute(
         f"attach '{_sql_path(serving_file)}' as srv (storage_version '{SERVING_STORAGE_VERSION}', read_write)"
     )
+    source.execute("set variable rw_pii_salt = ?", [salt])
     entries: dict[str, dict[str, Any]] = {}
     try:
         source.execute("create schema srv.marts")
