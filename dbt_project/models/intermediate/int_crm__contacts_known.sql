@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 -- One row per CRM contact known on as_of_date (a version saved on or before it), with its identity
 -- attributes: channel from the earliest version, current attributes from the latest version, internal
 -- if any version is flagged or uses an internal email domain (DECISIONS.md, Customers and identity).

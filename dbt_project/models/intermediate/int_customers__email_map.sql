@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 -- One row per normalised email seen on any known contact version, mapped to the lowest contact_id that
 -- ever used it (DECISIONS.md, resolution step 2).
 select

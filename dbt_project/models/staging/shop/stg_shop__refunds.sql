@@ -21,28 +21,57 @@ refunds as (
 
 rates as (
     select * from {{ ref('stg_shop__exchange_rates') }}
+),
+
+refund_events as (
+    select refund_id as event_id, currency, rate_date as event_date
+    from refunds
+),
+
+refund_rate_seq as (
+    {{ as_of_rate_seq('refund_events', 'rates') }}
+),
+{%- if reporting != 'USD' %}
+
+reporting_events as (
+    select refund_id as event_id, '{{ reporting }}' as currency, rate_date as event_date
+    from refunds
+),
+
+reporting_rate_seq as (
+    {{ as_of_rate_seq('reporting_events', 'rates') }}
+),
+{%- endif %}
+
+converted as (
+    select
+        refunds.*,
+        (case when refunds.currency = 'USD' then 1.0 else refund_rate.usd_per_unit end)
+        {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
+    from refunds
+    left join refund_rate_seq
+        on refunds.refund_id = refund_rate_seq.event_id
+    left join rates as refund_rate
+        on refund_rate_seq.currency = refund_rate.currency
+        and greatest(refund_rate_seq.rate_seq, 1) = refund_rate.rate_seq
+    {%- if reporting != 'USD' %}
+    left join reporting_rate_seq
+        on refunds.refund_id = reporting_rate_seq.event_id
+    left join rates as reporting_rate
+        on reporting_rate_seq.currency = reporting_rate.currency
+        and greatest(reporting_rate_seq.rate_seq, 1) = reporting_rate.rate_seq
+    {%- endif %}
 )
 
 select
-    refunds.refund_id,
-    refunds.order_id,
-    {{ utc_timestamp('refunds.created_at') }} as created_at,
-    refunds.refund_date,
-    refunds.currency,
-    refunds.amount as amount_local,
-    refunds.amount * (case when refunds.currency = 'USD' then 1.0 else refund_rate.usd_per_unit end)
-    {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as amount,
-    refunds.reason,
-    refunds._file as source_file,
-    refunds._line as source_line
-from refunds
-left join rates as refund_rate
-    on refunds.currency = refund_rate.currency
-    and refunds.rate_date >= refund_rate.valid_from
-    and (refunds.rate_date < refund_rate.valid_to or refund_rate.valid_to is null)
-{%- if reporting != 'USD' %}
-left join rates as reporting_rate
-    on reporting_rate.currency = '{{ reporting }}'
-    and refunds.rate_date >= reporting_rate.valid_from
-    and (refunds.rate_date < reporting_rate.valid_to or reporting_rate.valid_to is null)
-{%- endif %}
+    refund_id,
+    order_id,
+    {{ utc_timestamp('created_at') }} as created_at,
+    refund_date,
+    currency,
+    amount as amount_local,
+    amount * fx_rate as amount,
+    reason,
+    _file as source_file,
+    _line as source_line
+from converted
