@@ -42,9 +42,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nothing published in {serving_dir}", file=sys.stderr)
         return 0
     if args.command == "rollback":
-        target = args.to or builds.previous_build(serving_dir)
         before = builds.current_build(serving_dir)
-        builds.switch_current(serving_dir, target)
+        try:
+            target = args.to or builds.previous_build(serving_dir)
+            builds.switch_current(serving_dir, target)
+        except (LookupError, FileNotFoundError) as exc:
+            print(f"rollback refused: {exc}", file=sys.stderr)
+            return 1
         builds.copy_reports(builds.builds_dir(serving_dir) / target, args.reports_dir)
         print(f"current: {before} -> {target}")
         return 0
