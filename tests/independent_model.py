@@ -316,6 +316,21 @@ def customer_flows(cm: pd.DataFrame, customers: pd.DataFrame, as_of: pd.Timestam
     return f
 
 
+def equity_cash_and_customers(cm: pd.DataFrame) -> pd.DataFrame:
+    """Per month and channel (+ `all`): customers with a completed order by the month end, and cash flow
+    (net revenue of completed orders placed in the month): the equity-mart columns not from the CLV fit."""
+    rows = cm.assign(has_bought=cm["first_completed_month_idx"] <= cm["month_idx"])
+    both = pd.concat([rows, rows.assign(acquisition_channel="all")], ignore_index=True)
+    t = (
+        both.groupby(["month_idx", "acquisition_channel"], dropna=False)
+        .agg(customers=("has_bought", "sum"), cash_flow=("net_revenue", "sum"))
+        .reset_index()
+    )
+    t["customers"] = t["customers"].astype("int64")
+    t["month"] = month_start(t["month_idx"])
+    return t
+
+
 def build(raw: dict[str, pd.DataFrame], params: Params | None = None) -> Model:
     params = params or Params()
     as_of = params.as_of_date if params.as_of_date is not None else latest_event_date(raw)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
-from independent_model import Model, build, frame_differences, read_raw
+from independent_model import Model, build, equity_cash_and_customers, frame_differences, read_raw
 
 from orchestration.settings import Settings
 
@@ -23,7 +23,7 @@ def model(built_warehouse: Settings) -> Model:
 
 @pytest.fixture(scope="module")
 def marts(built_warehouse: Settings) -> dict[str, pd.DataFrame]:
-    names = ("fct_customer_months", "mart_retention_cohorts", "mart_customer_flows")
+    names = ("fct_customer_months", "mart_retention_cohorts", "mart_customer_flows", "mart_customer_equity")
     with duckdb.connect(str(built_warehouse.duckdb_path), read_only=True) as con:
         return {name: con.sql(f"select * from marts.{name}").df() for name in names}
 
@@ -89,5 +89,30 @@ def test_customer_flows(model: Model, marts):
             keys=["month_start", "acquisition_channel"],
             exact=["customers_start", "gained", "kept", "lost", "won_back", "customers_end", "net_change"],
             approx=["acquisition_retention_ratio"],
+        )
+    )
+
+
+def test_customer_equity_cash_flow_customers_and_roc_identity(model: Model, marts):
+    """Cash flow and customer counts recomputed; ROC and equity change checked against the mart's own equity.
+
+    Rows are matched by the month of `month_end` (DECISIONS.md does not say whether the as_of month's row
+    ends on its last day or on as_of_date), on the mart's own months and channels (their range is not
+    pinned either). ROC = (cash + equity_end - equity_start) / equity_start, equity_start the same
+    channel's previous month-end equity, null in a channel's first month.
+    """
+    keys = ["month", "acquisition_channel"]
+    equity = marts["mart_customer_equity"].copy()
+    equity["month"] = (
+        pd.to_datetime(equity["month_end"]).dt.to_period("M").dt.start_time.astype("datetime64[us]")
+    )
+    equity = equity.sort_values(["acquisition_channel", "month"], ignore_index=True)
+    expected = equity[keys].merge(equity_cash_and_customers(model.customer_months), on=keys, how="left")
+    start = equity.groupby("acquisition_channel")["customer_equity"].shift()
+    expected["roc"] = (equity["cash_flow"] + equity["customer_equity"] - start) / start
+    expected["equity_change"] = equity["customer_equity"] - start
+    assert_no_differences(
+        frame_differences(
+            expected, equity, keys, exact=["customers"], approx=["cash_flow", "roc", "equity_change"]
         )
     )
