@@ -3,9 +3,9 @@
 The CLV fit (orchestration/assets/clv.py) is Python that reads an intermediate dbt model and writes tables
 the value/equity marts read, so the dbt graph is cut at `tag:clv_scored`: everything upstream builds in
 `dbt_before_clv`, the CLV-scored marts and their descendants in `dbt_after_clv`.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Dagster reads the run-config class from the real annotation.
+"""
 
 import json
 import os
