@@ -19,15 +19,19 @@ def utc_offsets(rng: np.random.Generator, n: int, rate: float) -> np.ndarray:
     return np.where(hit, LOCAL_OFFSETS[rng.integers(0, len(LOCAL_OFFSETS), n)], 0)
 
 
-def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.ndarray) -> pa.Array:
-    """The same address differing only in case or surrounding spaces, for a share `rate` of rows (per row)."""
-    n = len(emails)
+def variant_kinds(rng: np.random.Generator, n: int, rate: float | np.ndarray) -> np.ndarray:
+    """Per row: -1 (email as is) or which variant (0 upper, 1 capitalised, 2 leading, 3 trailing spaces)."""
     hit = rng.random(n) < rate
     kind = rng.integers(0, 4, n)
-    if not hit.any():
+    return np.where(hit, kind, -1).astype(np.int8)
+
+
+def apply_variants(emails: pa.Array, kinds: np.ndarray) -> pa.Array:
+    """The same address differing only in case or surrounding spaces, where `kinds` >= 0."""
+    rows = np.flatnonzero(kinds >= 0)
+    if not len(rows):
         return emails
-    rows = np.flatnonzero(hit)
-    chosen, kind = emails.take(pa.array(rows)), kind[rows]  # only the rows that change
+    chosen, kind = emails.take(pa.array(rows)), kinds[rows]  # only the rows that change
     conditions = pa.StructArray.from_arrays(
         [pa.array(kind == 0), pa.array(kind == 1), pa.array(kind == 2)], names=["upper", "title", "lead"]
     )
@@ -38,7 +42,12 @@ def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.
         pc.binary_join_element_wise(" ", chosen, ""),
         pc.binary_join_element_wise(chosen, "  ", ""),
     )
-    return pc.replace_with_mask(emails, pa.array(hit), variant)
+    return pc.replace_with_mask(emails, pa.array(kinds >= 0), variant)
+
+
+def email_variants(rng: np.random.Generator, emails: pa.Array, rate: float | np.ndarray) -> pa.Array:
+    """The same address differing only in case or surrounding spaces, for a share `rate` of rows (per row)."""
+    return apply_variants(emails, variant_kinds(rng, len(emails), rate))
 
 
 def malformed_dates(kind: np.ndarray) -> pa.Array:

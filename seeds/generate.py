@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import resource
 import shutil
 import time
 from datetime import date
@@ -39,7 +40,8 @@ def generate(config: GeneratorConfig, overwrite: bool = False) -> Path:
     def step(name: str) -> None:
         nonlocal clock
         now = time.perf_counter()
-        log.info("%-28s %6.1f s", name, now - clock)
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        log.info("%-28s %6.1f s  (peak RSS %5.0f MB)", name, now - clock, peak_mb)
         clock = now
 
     pop = build_population(config)

@@ -13,7 +13,7 @@ from orchestration.raw_schema import CHANNELS
 from seeds.catalog import N_PRODUCTS, Catalog
 from seeds.config import GeneratorConfig
 from seeds.crm import ContactVersions
-from seeds.dirty import email_variants, malformed_dates, utc_offsets
+from seeds.dirty import apply_variants, malformed_dates, utc_offsets, variant_kinds
 from seeds.landing import Periods, write_family
 from seeds.population import (
     COUNTRIES,
@@ -83,7 +83,8 @@ class Orders:
     tax: np.ndarray
     shipping: np.ndarray
     referrer: np.ndarray  # contact index of the referrer, -1 none
-    email: pa.Array
+    email_version: np.ndarray  # the contact's email version at the time of the order
+    email_variant: np.ndarray  # -1, or the case/spaces variant the shopper typed (dirty.apply_variants)
     line_start: np.ndarray
     n_lines: np.ndarray
     line_product: np.ndarray
@@ -93,6 +94,20 @@ class Orders:
     @property
     def net(self) -> np.ndarray:
         return self.subtotal - self.discount
+
+    def emails(self, pop: Population, rows: np.ndarray) -> pa.Array:
+        """Checkout emails of orders `rows`: the contact's email at the time, or `guest.<n>@…`."""
+        who = self.who[rows]
+        guest = self.guest[rows]
+        contact = contact_emails(pop, np.maximum(who, 0), self.email_version[rows])
+        guest_email = pc.binary_join_element_wise(
+            "guest.",
+            integers(guest + 1),
+            "@",
+            choose(EMAIL_DOMAINS, np.maximum(guest, 0) % len(EMAIL_DOMAINS)),
+            "",
+        )
+        return apply_variants(pc.if_else(pa.array(who >= 0), contact, guest_email), self.email_variant[rows])
 
     @property
     def order_id(self) -> pa.Array:
@@ -166,18 +181,19 @@ def build_orders(
     # line items summing exactly to the subtotal: the last line (quantity 1) takes the remainder
     n_lines = 1 + np.minimum(rng.poisson(LINES_EXTRA_MEAN, n), 5)
     line_start = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
-    line_order = np.repeat(np.arange(n), n_lines)
-    pos = np.arange(len(line_order)) - line_start[line_order]
-    last = pos == n_lines[line_order] - 1
-    quantity = np.where(last, 1, 1 + rng.choice(3, size=len(line_order), p=QUANTITY_SHARES))
+    line_order = np.repeat(np.arange(n, dtype=np.int32), n_lines)
+    last = np.append(line_order[1:] != line_order[:-1], True)
+    quantity = np.where(last, 1, 1 + rng.choice(3, size=len(line_order), p=QUANTITY_SHARES)).astype(np.int8)
     weight = rng.gamma(2.0, 1.0, len(line_order))
     share = weight / np.bincount(line_order, weights=weight)[line_order]
+    del weight
     amount = quantity * np.floor(0.9 * share * subtotal[line_order] / quantity).astype(np.int64)
+    del share
     amount[last] = 0
     amount[last] = subtotal[line_order[last]] - np.bincount(line_order, weights=amount, minlength=n).astype(
         np.int64
     )
-    line_product = rng.integers(0, N_PRODUCTS, len(line_order))
+    line_product = rng.integers(0, N_PRODUCTS, len(line_order)).astype(np.int16)
 
     # referral codes on first orders of referral-channel customers, naming an earlier buyer
     referrer = np.full(n, -1)
@@ -192,30 +208,23 @@ def build_orders(
             earlier > 0, who[first_idx[np.minimum(pick, len(first_idx) - 1)]], -1
         )
 
-    # checkout email: the contact's email at that time (or the guest's), sometimes in another case
-    span = config.days + 1.0
+    # checkout email: the contact's email at that time (or the guest's), sometimes in another case;
+    # kept as (version, variant) and spelled out only when a period's file is written
+    email_version = np.zeros(n, dtype=np.int32)
     c_rows = np.flatnonzero(who >= 0)
-    version = versions.email_version_at(who[c_rows], at_d[c_rows], span)
-    g_rows = np.flatnonzero(who < 0)
-    guest_email = pc.binary_join_element_wise(
-        "guest.",
-        pc.cast(pa.array(guest[g_rows] + 1), pa.string()),
-        "@",
-        choose(EMAIL_DOMAINS, guest[g_rows] % len(EMAIL_DOMAINS)),
-        "",
-    )
-    both = pa.concat_arrays([contact_emails(pop, who[c_rows], version), guest_email])
-    email = both.take(pa.array(np.argsort(np.concatenate([c_rows, g_rows]))))
+    email_version[c_rows] = versions.email_version_at(who[c_rows], at_d[c_rows], config.days + 1.0)
     # guest checkouts of CRM contacts often type their address differently
     variant_rate = np.where(guest_checkout & (who >= 0), 0.5, 1.0) * config.dirty.email_variant
-    email = email_variants(rng, email, variant_rate)
+    email_variant = variant_kinds(rng, n, variant_rate)
 
     return Orders(
-        who=who, guest=guest, purchase=purchase, at_d=at_d, created_s=created_s, cancelled=cancelled,
-        cancel_s=cancel_s, guest_checkout=guest_checkout, currency=currency, promo=promo,
-        subtotal=subtotal, discount=discount, tax=tax, shipping=shipping, referrer=referrer, email=email,
+        who=who.astype(np.int32), guest=guest.astype(np.int32), purchase=purchase.astype(np.int32), at_d=at_d,
+        created_s=created_s, cancelled=cancelled, cancel_s=cancel_s, guest_checkout=guest_checkout,
+        currency=currency.astype(np.int8), promo=promo, subtotal=subtotal, discount=discount, tax=tax,
+        shipping=shipping, referrer=referrer.astype(np.int32),
+        email_version=email_version, email_variant=email_variant,
         line_start=line_start, n_lines=n_lines, line_product=line_product, line_quantity=quantity,
-        line_unit=amount // quantity,
+        line_unit=(amount // quantity).astype(np.int32),
     )  # fmt: skip
 
 
@@ -302,7 +311,7 @@ def write_orders(
             ("order_id", json_string(oid)),
             ("order_number", json_raw(integers(order_number))),
             ("customer_id", json_string(customer)),
-            ("email", json_string(take(orders.email, o))),
+            ("email", json_string(orders.emails(pop, o))),
             ("created_at", json_string(created)),
             ("status", json_string(choose(("completed", "cancelled"), status_cancelled[idx]))),
             ("currency", json_string(currency)),
