@@ -1,0 +1,249 @@
+"""Batches of the raw layer: the files a load added that a suite has not passed yet.
+
+A file (by path and content hash) stays *pending* for a suite until every critical expectation of that
+suite passed on it; `quality.validated_files` remembers which passed. So a bad file keeps blocking
+every later run until it is fixed (a corrected re-export replaces its rows, new hash) or removed, and a
+run with nothing new validates nothing. Row-level checks run in pandas on the new rows only, at most
+MAX_BATCH_ROWS at a time; volume and completeness come from small per-file aggregates computed in DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from orchestration.quality.gx_checks import Batch
+from orchestration.quality.thresholds import (
+    FILLED_BEFORE_SHARE,
+    MAX_BATCH_ROWS,
+    RECENT_FILES,
+    VOLUME_EXEMPT_TABLES,
+)
+from orchestration.raw_schema import RawTable
+
+HOLDS_ROWS = ("loaded", "changed_after_load")
+
+VALIDATED_DDL = """
+create schema if not exists quality;
+create table if not exists quality.validated_files (
+    suite_name varchar not null,
+    table_name varchar not null,
+    file varchar not null,
+    sha256 varchar not null,
+    validated_at timestamptz not null
+)"""
+
+# Current state of every file of a table: its latest ledger entry.
+CURRENT_FILES = """
+select file, sha256, status, message, rows_in_file, rows_accepted, rows_quarantined
+from (
+    select *, row_number() over (partition by file order by loaded_at desc) as nth
+    from raw._load_ledger where table_name = $table
+) where nth = 1 order by file"""
+
+
+def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'raw' and table_name = '_load_ledger'"
+        ).fetchone()[0]
+    )
+
+
+def current_files(con: duckdb.DuckDBPyConnection, table_name: str) -> pd.DataFrame:
+    if not _has_ledger(con):
+        return pd.DataFrame(columns=["file", "sha256", "status", "rows_in_file"])
+    return con.execute(CURRENT_FILES, {"table": table_name}).df()
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, suite_name: str, table_name: str) -> pd.DataFrame:
+    """Files whose current content has not passed `suite_name` (rejected files included)."""
+    con.execute(VALIDATED_DDL)
+    files = current_files(con, table_name)
+    files = files[files["status"].isin([*HOLDS_ROWS, "rejected"])]
+    done = con.execute(
+        "select file, sha256 from quality.validated_files where suite_name = ? and table_name = ?",
+        [suite_name, table_name],
+    ).df()
+    merged = files.merge(done, on=["file", "sha256"], how="left", indicator=True)
+    return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
+
+
+def mark_validated(
+    con: duckdb.DuckDBPyConnection, suite_name: str, table_name: str, files: pd.DataFrame
+) -> None:
+    if files.empty:
+        return
+    con.execute(VALIDATED_DDL)
+    rows = files[["file", "sha256"]].assign(suite_name=suite_name, table_name=table_name)
+    con.register("_q_validated", rows)
+    try:
+        con.execute(
+            "insert into quality.validated_files "
+            "select suite_name, table_name, file, sha256, now() from _q_validated"
+        )
+    finally:
+        con.unregister("_q_validated")
+
+
+def _groups(files: pd.DataFrame, limit: int) -> list[pd.DataFrame]:
+    """Consecutive files whose accepted rows add up to at most `limit` (a bigger file stays alone)."""
+    groups, start, total = [], 0, 0
+    counts = files["rows_accepted"].fillna(0).astype(int).tolist()
+    for i, n in enumerate(counts):
+        if i > start and total + n > limit:
+            groups.append(files.iloc[start:i])
+            start, total = i, 0
+        total += n
+    if start < len(files):
+        groups.append(files.iloc[start:])
+    return groups
+
+
+def _label(table: RawTable, files: pd.DataFrame) -> str:
+    names = files["file"].tolist()
+    span = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} files)"
+    return f"raw.{table.name} {span}"
+
+
+@dataclass(frozen=True)
+class RawRows:
+    """The rows pending files added to `raw.<table>`, validated against suite `raw_<table>`."""
+
+    table: RawTable
+    max_rows: int = MAX_BATCH_ROWS
+
+    @property
+    def suite_name(self) -> str:
+        return f"raw_{self.table.name}"
+
+    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
+        pending = pending_files(con, self.suite_name, self.table.name)
+        pending = pending[pending["status"].isin(HOLDS_ROWS)]
+        batches = []
+        for group in _groups(pending, self.max_rows):
+            frame = con.execute(
+                f'select * from raw."{self.table.name}" where _file in (select unnest($files))',
+                {"files": group["file"].tolist()},
+            ).df()
+            batches.append(Batch(_label(self.table, group), frame, ("_file", "_line"), payload=group))
+        return batches
+
+    def accept(self, con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> None:
+        for b in batches:
+            mark_validated(con, self.suite_name, self.table.name, b.payload)
+
+
+def file_profiles(con: duckdb.DuckDBPyConnection, table: RawTable) -> pd.DataFrame:
+    """Per file in `raw.<table>`: its rows and the non-null count of every documented column."""
+    counts = ", ".join(f'count("{c.name}") as "{c.name}"' for c in table.columns)
+    return con.execute(
+        f'select _file as file, count(*) as raw_rows, {counts} from raw."{table.name}" group by _file'
+    ).df()
+
+
+def load_health_frame(
+    current: pd.DataFrame,
+    pending: pd.DataFrame,
+    profiles: pd.DataFrame,
+    quarantine: pd.DataFrame,
+    table: RawTable,
+) -> pd.DataFrame:
+    """One row per pending file: ledger vs raw vs quarantine, quarantine share, volume against the
+    RECENT_FILES files before it (by name), and the columns that were filled before but are empty now."""
+    held = current[current["status"].isin(HOLDS_ROWS)].sort_values("file").reset_index(drop=True)
+    profiles = profiles.set_index("file")
+    quarantine = quarantine.set_index("file")
+    columns = [c.name for c in table.columns]
+    rows = []
+    for f in pending.itertuples(index=False):
+        before = held[held["file"] < f.file].tail(RECENT_FILES)
+        periodic = table.name not in VOLUME_EXEMPT_TABLES
+        recent = before["rows_in_file"].mean() if len(before) and periodic else None
+        emptied = []
+        if f.file in profiles.index and len(before):
+            prior = profiles.reindex(before["file"]).dropna(how="all")
+            prior_rows = prior["raw_rows"].sum()
+            now = profiles.loc[f.file]
+            for c in columns:
+                if prior_rows and prior[c].sum() / prior_rows >= FILLED_BEFORE_SHARE and now[c] == 0:
+                    emptied.append(c)
+        in_file = f.rows_in_file if pd.notna(f.rows_in_file) else None
+        rows.append(
+            {
+                "file": f.file,
+                "status": f.status,
+                "message": f.message,
+                "rows_in_file": in_file,
+                "quarantined_share": (f.rows_quarantined / in_file) if in_file else None,
+                "ledger_vs_raw_rows": (
+                    abs(f.rows_accepted - (profiles["raw_rows"].get(f.file, 0)))
+                    if in_file is not None
+                    else None
+                ),
+                "ledger_vs_quarantine_rows": (
+                    abs(f.rows_quarantined - quarantine["rows"].get(f.file, 0))
+                    if in_file is not None
+                    else None
+                ),
+                "rows_vs_recent": (in_file / recent) if (in_file is not None and recent) else None,
+                "top_quarantine_reason": quarantine["top_reason"].get(f.file, "") if len(quarantine) else "",
+                "emptied_columns": ", ".join(emptied),
+                "emptied_column_count": len(emptied),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "file",
+            "status",
+            "message",
+            "rows_in_file",
+            "quarantined_share",
+            "ledger_vs_raw_rows",
+            "ledger_vs_quarantine_rows",
+            "rows_vs_recent",
+            "top_quarantine_reason",
+            "emptied_columns",
+            "emptied_column_count",
+        ],
+    ).astype(
+        {
+            "quarantined_share": "float64",
+            "rows_vs_recent": "float64",
+            "ledger_vs_raw_rows": "float64",
+            "ledger_vs_quarantine_rows": "float64",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class RawLoadHealth:
+    """Pending files of one raw table, one row each, validated against suite `raw_load_health`."""
+
+    table: RawTable
+    suite_name: str = "raw_load_health"
+
+    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
+        pending = pending_files(con, self.suite_name, self.table.name)
+        if pending.empty:
+            return []
+        current = current_files(con, self.table.name)
+        quarantine = con.execute(
+            """select file, count(*) as rows,
+                mode(coalesce(column_name || ': ', '') || regexp_replace(reason, '^''.*'' ', ''))
+                    as top_reason
+            from raw._quarantine where table_name = ? group by file""",
+            [self.table.name],
+        ).df()
+        frame = load_health_frame(current, pending, file_profiles(con, self.table), quarantine, self.table)
+        label = _label(self.table, pending) + " load"
+        index = ("file", "rows_in_file", "top_quarantine_reason", "emptied_columns", "message")
+        return [Batch(label, frame, index, payload=pending, unit="files")]
+
+    def accept(self, con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> None:
+        for b in batches:
+            mark_validated(con, self.suite_name, self.table.name, b.payload)

@@ -1,0 +1,98 @@
+"""Cross-layer reconciliation: the same total computed from two layers must agree.
+
+raw -> staging: orders and their local-currency subtotal, taking the latest copy of each order from raw
+independently of staging's SQL. Within the marts: net revenue of completed orders is the same in
+fct_orders, fct_customer_months, dim_customers, the 'all' cohorts and the 'all' equity cash flow; every
+resolved (non-internal) identity is one dim_customers row, and every order's customer is in it.
+(Rows in files = accepted + quarantined is reconciled per file in the raw_load_health suite.)
+"""
+
+from __future__ import annotations
+
+from orchestration.quality.gx_checks import SqlFrame
+from orchestration.quality.thresholds import MONEY_TOLERANCE
+
+# (comparison, left SQL, right SQL, tolerance): each side is a scalar subquery.
+COMPARISONS: tuple[tuple[str, str, str, float], ...] = (
+    (
+        "orders: distinct order_id in raw.shop_orders = rows of stg_shop__orders",
+        "select count(distinct order_id) from raw.shop_orders",
+        "select count(*) from staging.stg_shop__orders",
+        0,
+    ),
+    (
+        "revenue: subtotal of the latest raw copy of each order = stg_shop__orders.subtotal_local",
+        "select coalesce(sum(subtotal), 0) from (select max_by(subtotal, (_file, _line)) as subtotal "
+        "from raw.shop_orders group by order_id)",
+        "select coalesce(sum(subtotal_local), 0) from staging.stg_shop__orders",
+        MONEY_TOLERANCE,
+    ),
+    (
+        "revenue: fct_orders (completed) = fct_customer_months",
+        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select coalesce(sum(net_revenue), 0) from marts.fct_customer_months",
+        MONEY_TOLERANCE,
+    ),
+    (
+        "revenue: fct_orders (completed) = dim_customers",
+        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select coalesce(sum(net_revenue), 0) from marts.dim_customers",
+        MONEY_TOLERANCE,
+    ),
+    (
+        "revenue: fct_orders (completed) = mart_retention_cohorts ('all')",
+        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select coalesce(sum(net_revenue), 0) from marts.mart_retention_cohorts "
+        "where acquisition_channel = 'all'",
+        MONEY_TOLERANCE,
+    ),
+    (
+        "revenue: fct_orders (completed) = mart_customer_equity cash_flow ('all')",
+        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select coalesce(sum(cash_flow), 0) from marts.mart_customer_equity "
+        "where acquisition_channel = 'all'",
+        MONEY_TOLERANCE,
+    ),
+    (
+        "customers: distinct resolved non-internal identities = rows of dim_customers",
+        "select count(distinct customer_id) from intermediate.int_customers__resolved where not is_internal",
+        "select count(*) from marts.dim_customers",
+        0,
+    ),
+    (
+        "customers: customers of fct_orders missing from dim_customers = 0",
+        "select count(distinct customer_id) from marts.fct_orders "
+        "where customer_id not in (select customer_id from marts.dim_customers)",
+        "select 0",
+        0,
+    ),
+)
+
+RECONCILIATION_ASSETS = (
+    ["raw", "shop_orders"],
+    ["stg_shop__orders"],
+    ["fct_orders"],
+    ["fct_customer_months"],
+    ["dim_customers"],
+    ["mart_retention_cohorts"],
+    ["mart_customer_equity"],
+)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def reconciliation_query() -> str:
+    parts = [
+        f"select {_literal(name)} as comparison, ({left})::double as left_value, "
+        f"({right})::double as right_value, {tolerance}::double as tolerance"
+        for name, left, right, tolerance in COMPARISONS
+    ]
+    union = "\nunion all\n".join(parts)
+    return f"select *, abs(left_value - right_value) as gap from ({union})"
+
+
+RECONCILIATION = SqlFrame(
+    reconciliation_query(), "warehouse reconciliation", ("comparison", "left_value", "right_value")
+)

@@ -1,0 +1,24 @@
+"""Limits the quality checks enforce; each is a choice, and why it was chosen is next to it."""
+
+from __future__ import annotations
+
+# A file may lose a few records to quarantine (typos, a bad date); beyond 5% the export itself is broken.
+MAX_QUARANTINED_SHARE = 0.05
+# A record repeated inside one file is kept once by staging. Real exports repeat a few (the sample's
+# worst month: 1.1% of order rows); when 5% of a file's rows are repeats, the export itself is broken.
+MIN_DISTINCT_KEY_SHARE = 0.95
+# Amounts that contradict each other in a record (a discount above the subtotal): at most 1% of a file.
+MIN_CONSISTENT_SHARE = 0.99
+# Volume: rows of a new file against the average of the files before it (same table, by file name).
+RECENT_FILES = 6  # about half a year of monthly exports
+MIN_ROWS_VS_RECENT = 0.2  # below: a truncated/collapsed export, blocks (ERROR)
+MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
+# Not periodic exports, so their file sizes say nothing: the catalogue arrives as a full file then
+# deltas, NPS as survey waves of any size.
+VOLUME_EXEMPT_TABLES = ("shop_products", "support_nps")
+# A column counts as "filled before" when at least half of the earlier files' rows had a value.
+FILLED_BEFORE_SHARE = 0.5
+# Money totals compared across layers may differ by float rounding only.
+MONEY_TOLERANCE = 0.01
+# Row-level validation of raw rows runs in pandas on at most this many rows at a time (files are grouped).
+MAX_BATCH_ROWS = 1_000_000
