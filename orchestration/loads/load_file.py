@@ -70,7 +70,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path
         return report
     except (duckdb.Error, OSError, UnicodeError) as exc:
         con.rollback()
-        message = f"{file}: could not be read as {table.name}: {exc}"
+        message = f"{file}: could not be read as {table.name}: {_short(str(exc))}"
     except BaseException:
         con.rollback()
         raise
@@ -149,6 +149,11 @@ def _remove_rows(con: duckdb.DuckDBPyConnection, table: RawTable, file: str) -> 
     """Delete what an earlier load of `file` wrote (rows and quarantine); returns the rows deleted."""
     con.execute("delete from raw._quarantine where table_name = ? and file = ?", [table.name, file])
     return con.execute(f"delete from {raw_table(table.name)} where _file = ?", [file]).fetchall()[0][0]
+
+
+def _short(text: str, width: int = 300) -> str:
+    """An error text fit for the ledger and the run log: a reader's error quotes the offending line whole."""
+    return "\n".join(line if len(line) <= width else line[:width] + "..." for line in text.splitlines())
 
 
 def _file_problem(table: RawTable, file: str, staged: Staged) -> str | None:

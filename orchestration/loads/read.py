@@ -32,6 +32,9 @@ _BLANK = (
     "else false end"
 )
 JSON_LINE_SEPARATOR = "\x1e"  # a control character: never unescaped inside valid JSON
+# The blank-line scan has no rejects table: a line over its limit would fail the whole file. The record
+# reader quarantines lines over its 2 MB default instead, so the scan only needs to get past them.
+BLANK_SCAN_MAX_LINE = 1 << 26  # 64 MiB
 
 _REJECT_REASONS = """case error_type
     when 'MISSING COLUMNS' then 'wrong number of fields (' || error_message || ')'
@@ -107,7 +110,8 @@ def _blank_lines(path: Path) -> str:
         "select line from (select row_number() over () as line, text from read_csv("
         f"{literal(str(path))}, header = false, columns = {{'text': 'VARCHAR'}}, auto_detect = false, "
         f"delim = {literal(JSON_LINE_SEPARATOR * 2 + chr(31) * 2)}, quote = '', escape = '', "
-        "encoding = 'latin-1', compression = 'auto', parallel = false)) "
+        "encoding = 'latin-1', compression = 'auto', parallel = false, "
+        f"max_line_size = {BLANK_SCAN_MAX_LINE})) "
         "where text is null or trim(text) = ''"
     )
 
