@@ -7,6 +7,7 @@ written to the same log.
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -40,17 +41,19 @@ def send_alert(alert: Alert, log_path: Path, webhook_url: str | None = None, tim
         log.write(line + "\n")
     if not webhook_url:
         return True
-    request = urllib.request.Request(
-        webhook_url, data=line.encode(), headers={"Content-Type": "application/json"}, method="POST"
-    )
     try:
+        request = urllib.request.Request(
+            webhook_url, data=line.encode(), headers={"Content-Type": "application/json"}, method="POST"
+        )
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return 200 <= response.status < 300
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        # Never echo the URL: a webhook URL often embeds a token.
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+        # Never echo the URL: a webhook URL often embeds a token. A malformed URL (a stray space, a broken
+        # IPv6 host) raises an error that quotes it, so only its kind is logged.
+        malformed = isinstance(exc, ValueError | http.client.InvalidURL)
+        error = f"{type(exc).__name__}: the webhook URL is malformed" if malformed else str(exc)
         with log_path.open("a", encoding="utf-8") as log:
             log.write(
-                json.dumps({"kind": "alert_delivery_failed", "run_id": alert.run_id, "error": str(exc)})
-                + "\n"
+                json.dumps({"kind": "alert_delivery_failed", "run_id": alert.run_id, "error": error}) + "\n"
             )
         return False
