@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -115,3 +117,29 @@ def test_a_webhook_token_never_reaches_the_alert_log(failing_webhook: str, tmp_p
         "alert_delivery_failed",
     ] * 4
     assert "tok3n" not in text and "/services/" not in text and "/hook/" not in text
+
+
+SECRET_SHAPES = (
+    r"AKIA[0-9A-Z]{16}",  # AWS access key id
+    r"-----BEGIN [A-Z ]*PRIVATE KEY",
+    r"hooks\.slack\.com/services/T",
+    r"xox[baprs]-[0-9A-Za-z-]{10,}",  # Slack token
+    r"gh[pousr]_[0-9A-Za-z]{30,}",  # GitHub token
+    r"""(password|passwd|secret|api_?key|token)["']?\s*[:=]\s*["'][^"' ]{8,}""",
+)
+
+
+def test_no_credential_is_committed():
+    root = Path(__file__).resolve().parent.parent
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    pattern = re.compile("|".join(SECRET_SHAPES), re.IGNORECASE)
+    hits = []
+    for name in filter(None, tracked.decode().split("\0")):
+        path = root / name
+        if not path.is_file() or path.stat().st_size > 5_000_000:
+            continue
+        text = path.read_bytes()
+        if b"\0" in text[:8192]:
+            continue  # binary
+        hits += [f"{name}: {m.group(0)[:40]}" for m in pattern.finditer(text.decode("utf-8", "replace"))]
+    assert hits == []
