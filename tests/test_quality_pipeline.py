@@ -141,7 +141,12 @@ SCENARIOS: list[tuple[str, Callable[[list[dict]], list[dict]], str, tuple[str, .
         "raw_load_health",
         ("quarantined", NEW_FILE, "required value is missing"),
     ),
-    ("duplicate_orders", _duplicates, "raw_shop_orders", ("repeat a record", NEW_FILE, "order_id=")),
+    (
+        "duplicate_orders",
+        _duplicates,
+        "raw_load_health",
+        ("repeat a record", NEW_FILE, "repeated_row_share=1.0"),
+    ),
     ("impossible_amounts", _impossible_amounts, "raw_shop_orders", ("discount never exceeds", NEW_FILE)),
     ("future_dates", _future_dates, "raw_load_health", ("quarantined", "created_at", "in the future")),
     ("missing_column", _missing_column, "raw_load_health", ("dropped export column", "discount_total")),
@@ -204,7 +209,7 @@ def test_failed_run_data_docs_render_offline(blocked_runs: dict):
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (Debian package chromium): Data Docs screenshot not taken")
     settings = blocked_runs["duplicate_orders"][0]
-    pages = sorted((settings.reports_dir / "data_docs" / "validations" / "raw_shop_orders").rglob("*.html"))
+    pages = sorted((settings.reports_dir / "data_docs" / "validations" / "raw_load_health").rglob("*.html"))
     assert pages, "no Data Docs page for the failed validation"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "quality_data_docs_failed_run.png"
@@ -243,7 +248,7 @@ def test_corrected_file_goes_through(checked_warehouse: Settings, tmp_path: Path
     result = _build(settings)
 
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]
-    assert not _failed_checks(result).get(("raw/shop_orders", "raw_shop_orders"))
+    assert not _failed_checks(result), _failed_checks(result)
     assert set(DOWNSTREAM) <= _materialized(result)
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         new_orders = con.execute("select count(*) from marts.fct_orders where order_id like '%N'").fetchone()[

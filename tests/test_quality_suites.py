@@ -112,7 +112,9 @@ def test_load_health_frame_hand_worked():
     )
     counts = {c.name: rows for c in ORDERS.columns}
     counts["discount_total"] = [90, 90, 90, 90, 90, 90, 90, 0, 100]
-    profiles = pd.DataFrame({"file": names, "raw_rows": [100] * 7 + [8, 120], **counts})
+    profiles = pd.DataFrame(
+        {"file": names, "raw_rows": [100] * 7 + [8, 120], "repeated_rows": [0] * 8 + [12], **counts}
+    )
     quarantine = pd.DataFrame(
         {"file": [names[7]], "rows": [2], "top_reason": ["order_id: required value is missing"]}
     )
@@ -126,6 +128,7 @@ def test_load_health_frame_hand_worked():
     # f9: previous six files are f3..f8 = 100*5 + 10 -> mean 85.
     assert f9["rows_vs_recent"] == pytest.approx(120 / 85)
     assert f9["emptied_column_count"] == 0 and f9["quarantined_share"] == 0
+    assert f9["repeated_row_share"] == pytest.approx(12 / 120) and f8["repeated_row_share"] == 0
 
 
 def _summary_rows(con: duckdb.DuckDBPyConnection, retention: float) -> None:

@@ -169,6 +169,7 @@ def gx_asset_checks(
         outcomes, keys = [], []
         for check in checks:
             with warehouse.connect() as con:
+                con.execute("set enable_progress_bar = false")
                 batches = check.source.batches(con)
             failed: dict[str, list[str]] = {"critical": [], "warning": []}
             rows, check_keys = 0, []

@@ -15,9 +15,10 @@ import duckdb
 import pandas as pd
 
 from orchestration.quality.gx_checks import Batch
+from orchestration.quality.suites import record_key
 from orchestration.quality.thresholds import (
     FILLED_BEFORE_SHARE,
-    MAX_BATCH_ROWS,
+    MAX_VALIDATED_ROWS,
     RECENT_FILES,
     VOLUME_EXEMPT_TABLES,
 )
@@ -89,20 +90,6 @@ def mark_validated(
         con.unregister("_q_validated")
 
 
-def _groups(files: pd.DataFrame, limit: int) -> list[pd.DataFrame]:
-    """Consecutive files whose accepted rows add up to at most `limit` (a bigger file stays alone)."""
-    groups, start, total = [], 0, 0
-    counts = files["rows_accepted"].fillna(0).astype(int).tolist()
-    for i, n in enumerate(counts):
-        if i > start and total + n > limit:
-            groups.append(files.iloc[start:i])
-            start, total = i, 0
-        total += n
-    if start < len(files):
-        groups.append(files.iloc[start:])
-    return groups
-
-
 def _label(table: RawTable, files: pd.DataFrame) -> str:
     names = files["file"].tolist()
     span = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} files)"
@@ -111,10 +98,11 @@ def _label(table: RawTable, files: pd.DataFrame) -> str:
 
 @dataclass(frozen=True)
 class RawRows:
-    """The rows pending files added to `raw.<table>`, validated against suite `raw_<table>`."""
+    """The rows pending files added to `raw.<table>` (a uniform sample beyond `max_rows`), validated
+    against suite `raw_<table>`."""
 
     table: RawTable
-    max_rows: int = MAX_BATCH_ROWS
+    max_rows: int = MAX_VALIDATED_ROWS
 
     @property
     def suite_name(self) -> str:
@@ -123,14 +111,16 @@ class RawRows:
     def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
         pending = pending_files(con, self.suite_name, self.table.name)
         pending = pending[pending["status"].isin(HOLDS_ROWS)]
-        batches = []
-        for group in _groups(pending, self.max_rows):
-            frame = con.execute(
-                f'select * from raw."{self.table.name}" where _file in (select unnest($files))',
-                {"files": group["file"].tolist()},
-            ).df()
-            batches.append(Batch(_label(self.table, group), frame, ("_file", "_line"), payload=group))
-        return batches
+        if pending.empty:
+            return []
+        rows = f'select * from raw."{self.table.name}" where _file in (select unnest($files))'
+        total = int(pending["rows_accepted"].fillna(0).sum())
+        label = _label(self.table, pending)
+        if total > self.max_rows:
+            rows = f"select * from ({rows}) using sample reservoir({self.max_rows} rows) repeatable (7)"
+            label += f" (sample of {self.max_rows:,} of {total:,} rows)"
+        frame = con.execute(rows, {"files": pending["file"].tolist()}).df()
+        return [Batch(label, frame, ("_file", "_line"), payload=pending)]
 
     def accept(self, con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> None:
         for b in batches:
@@ -138,10 +128,20 @@ class RawRows:
 
 
 def file_profiles(con: duckdb.DuckDBPyConnection, table: RawTable) -> pd.DataFrame:
-    """Per file in `raw.<table>`: its rows and the non-null count of every documented column."""
+    """Per file in `raw.<table>`: its rows, the non-null count of every documented column, and the rows
+    that repeat a record of the same file (both copies counted, like GX's uniqueness expectations)."""
     counts = ", ".join(f'count("{c.name}") as "{c.name}"' for c in table.columns)
+    key = ", ".join(f'"{c}"' for c in record_key(table))
     return con.execute(
-        f'select _file as file, count(*) as raw_rows, {counts} from raw."{table.name}" group by _file'
+        f"""with per_file as (
+            select _file as file, count(*) as raw_rows, {counts} from raw."{table.name}" group by _file
+        ), repeats as (
+            select _file as file, sum(n) as repeated_rows
+            from (select _file, {key}, count(*) as n from raw."{table.name}" group by all having count(*) > 1)
+            group by _file
+        )
+        select per_file.*, coalesce(repeats.repeated_rows, 0) as repeated_rows
+        from per_file left join repeats using (file)"""
     ).df()
 
 
@@ -191,6 +191,11 @@ def load_health_frame(
                 ),
                 "rows_vs_recent": (in_file / recent) if (in_file is not None and recent) else None,
                 "top_quarantine_reason": quarantine["top_reason"].get(f.file, "") if len(quarantine) else "",
+                "repeated_row_share": (
+                    profiles["repeated_rows"].get(f.file, 0) / profiles["raw_rows"].get(f.file, 1)
+                    if f.file in profiles.index
+                    else None
+                ),
                 "emptied_columns": ", ".join(emptied),
                 "emptied_column_count": len(emptied),
             }
@@ -207,6 +212,7 @@ def load_health_frame(
             "ledger_vs_quarantine_rows",
             "rows_vs_recent",
             "top_quarantine_reason",
+            "repeated_row_share",
             "emptied_columns",
             "emptied_column_count",
         ],
@@ -214,6 +220,7 @@ def load_health_frame(
         {
             "quarantined_share": "float64",
             "rows_vs_recent": "float64",
+            "repeated_row_share": "float64",
             "ledger_vs_raw_rows": "float64",
             "ledger_vs_quarantine_rows": "float64",
         }

@@ -12,43 +12,55 @@ from __future__ import annotations
 from orchestration.quality.gx_checks import SqlFrame
 from orchestration.quality.thresholds import MONEY_TOLERANCE
 
-# (comparison, left SQL, right SQL, tolerance): each side is a scalar subquery.
+# Each source is read once (staging is a view: its dedupe and currency join are the costly part).
+TOTALS = """
+raw_orders as materialized (
+    select count(*) as orders, coalesce(sum(subtotal), 0) as subtotal
+    from (select max_by(subtotal, (_file, _line)) as subtotal from raw.shop_orders group by order_id)
+),
+stg_orders as materialized (
+    select count(*) as orders, coalesce(sum(subtotal_local), 0) as subtotal from staging.stg_shop__orders
+),
+fct as materialized (
+    select coalesce(sum(net_revenue) filter (is_completed), 0) as net_revenue from marts.fct_orders
+)"""
+
+# (comparison, left SQL, right SQL, tolerance): each side is a scalar subquery over TOTALS or a mart.
 COMPARISONS: tuple[tuple[str, str, str, float], ...] = (
     (
         "orders: distinct order_id in raw.shop_orders = rows of stg_shop__orders",
-        "select count(distinct order_id) from raw.shop_orders",
-        "select count(*) from staging.stg_shop__orders",
+        "select orders from raw_orders",
+        "select orders from stg_orders",
         0,
     ),
     (
         "revenue: subtotal of the latest raw copy of each order = stg_shop__orders.subtotal_local",
-        "select coalesce(sum(subtotal), 0) from (select max_by(subtotal, (_file, _line)) as subtotal "
-        "from raw.shop_orders group by order_id)",
-        "select coalesce(sum(subtotal_local), 0) from staging.stg_shop__orders",
+        "select subtotal from raw_orders",
+        "select subtotal from stg_orders",
         MONEY_TOLERANCE,
     ),
     (
         "revenue: fct_orders (completed) = fct_customer_months",
-        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select net_revenue from fct",
         "select coalesce(sum(net_revenue), 0) from marts.fct_customer_months",
         MONEY_TOLERANCE,
     ),
     (
         "revenue: fct_orders (completed) = dim_customers",
-        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select net_revenue from fct",
         "select coalesce(sum(net_revenue), 0) from marts.dim_customers",
         MONEY_TOLERANCE,
     ),
     (
         "revenue: fct_orders (completed) = mart_retention_cohorts ('all')",
-        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select net_revenue from fct",
         "select coalesce(sum(net_revenue), 0) from marts.mart_retention_cohorts "
         "where acquisition_channel = 'all'",
         MONEY_TOLERANCE,
     ),
     (
         "revenue: fct_orders (completed) = mart_customer_equity cash_flow ('all')",
-        "select coalesce(sum(net_revenue), 0) from marts.fct_orders where is_completed",
+        "select net_revenue from fct",
         "select coalesce(sum(cash_flow), 0) from marts.mart_customer_equity "
         "where acquisition_channel = 'all'",
         MONEY_TOLERANCE,
@@ -90,7 +102,7 @@ def reconciliation_query() -> str:
         for name, left, right, tolerance in COMPARISONS
     ]
     union = "\nunion all\n".join(parts)
-    return f"select *, abs(left_value - right_value) as gap from ({union})"
+    return f"with {TOTALS}\nselect *, abs(left_value - right_value) as gap from ({union})"
 
 
 RECONCILIATION = SqlFrame(

@@ -139,16 +139,6 @@ def raw_batch_suite(table: RawTable) -> ExpectationSuite:
                 mostly=MIN_CONSISTENT_SHARE,
             )
         )
-    key = record_key(table)
-    ex.append(
-        _e(
-            gxe.ExpectCompoundColumnsToBeUnique,
-            f"at most {1 - MIN_DISTINCT_KEY_SHARE:.0%} of the rows of a file repeat a record "
-            f"({', '.join(key)}) (staging keeps one copy; more means a broken export)",
-            column_list=list(dict.fromkeys(["_file", *key])),
-            mostly=MIN_DISTINCT_KEY_SHARE,
-        )
-    )
     return _suite(f"raw_{table.name}", ex, f"Rows newly loaded into raw.{table.name} (raw_schema.py).")
 
 
@@ -184,6 +174,13 @@ def raw_load_suite() -> ExpectationSuite:
             WARNING,
             column="rows_vs_recent",
             max_value=MAX_ROWS_VS_RECENT,
+        ),
+        _between(
+            "repeated_row_share",
+            0,
+            1 - MIN_DISTINCT_KEY_SHARE,
+            f"at most {1 - MIN_DISTINCT_KEY_SHARE:.0%} of a file's rows repeat a record of the same file "
+            "(staging keeps one copy; more means a broken export)",
         ),
         _zero(
             "emptied_column_count",
