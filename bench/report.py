@@ -1,0 +1,279 @@
+"""Turn benchmark results into numbers, a stdout table and bench/RESULTS.md (python -m bench.report).
+
+RESULTS.md is generated only from the JSON files in bench/results/ that bench/run.py wrote; nothing here
+is typed in by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bench.pipeline import STAGES
+
+GIB = 1024**3
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+SCALE_ORDER = {"sample": 0, "100k": 1, "1m": 2}
+
+# Targets at 1M customers (issue 7), as (key in the summary, comparison, bound, label).
+TARGETS = (
+    ("pipeline_seconds", "<=", 120.0, "full pipeline within 2 minutes"),
+    ("transform_ratio_to_floor", "<=", 1.3, "transformations within 1.3x the engine floor"),
+    ("speedup_over_pandas", ">=", 10.0, "at least 10x faster than pandas"),
+    ("increment_seconds", "<=", 15.0, "daily increment within 15 s"),
+    ("clv_seconds", "<=", 2.0, "CLV fit and scoring within 2 s"),
+    ("peak_memory_gib", "<=", 6.0, "peak memory within 6 GiB"),
+)
+
+
+def _gib(value: float | None) -> float | None:
+    return None if value is None else round(value / GIB, 2)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def summarise(r: dict) -> dict:
+    """The headline numbers of one scale's result (None where a step was skipped or failed)."""
+    p = r["pipeline"]
+    stages = p.get("stages", {})
+    sec = {name: stages.get(name, {}).get("seconds") for name in STAGES}
+    cpu = {name: stages.get(name, {}).get("cpu_seconds") for name in STAGES}
+    transform = sum(sec[s] or 0.0 for s in ("dbt_before_clv", "clv", "dbt_after_clv"))
+    floor, pandas, inc, clv = (
+        r.get("floor", {}),
+        r.get("pandas", {}),
+        r.get("increment", {}),
+        r.get("clv_fit", {}),
+    )
+    floor_transform = floor.get("transform_seconds")
+    floor_all = (
+        floor["load_seconds"] + floor["transform_seconds"] + floor["tests_seconds"]
+        if floor_transform
+        else None
+    )
+    built = sum(sec[s] or 0.0 for s in ("load", "dbt_before_clv", "clv", "dbt_after_clv", "checks"))
+    peaks = p.get("peak_rss_bytes", {})
+    out = {
+        "pipeline_seconds": p.get("run_seconds"),
+        "startup_seconds": p.get("startup_seconds"),
+        "stage_seconds": sec,
+        "stage_cpu_seconds": cpu,
+        "pipeline_cpu_seconds": p.get("run_cpu_seconds"),
+        "load_average_1m": p.get("load_average_1m"),
+        "transform_cpu_seconds": _sum(cpu, ("dbt_before_clv", "clv", "dbt_after_clv")),
+        "floor_transform_cpu_seconds": floor.get("transform_cpu_seconds"),
+        "pandas_cpu_seconds": pandas.get("cpu_seconds"),
+        "increment_cpu_seconds": inc.get("run_cpu_seconds"),
+        "stage_peak_gib": {name: _gib(stages.get(name, {}).get("peak_rss_bytes")) for name in STAGES},
+        "peak_memory_gib": _gib(
+            max(peaks.get("tree_sampled", 0), peaks.get("self", 0), peaks.get("children", 0))
+        ),
+        "peak_memory_detail_gib": {k: _gib(v) for k, v in peaks.items()},
+        "transform_seconds": round(transform, 3),
+        "floor_transform_seconds": floor_transform,
+        "transform_ratio_to_floor": _ratio(transform, floor_transform),
+        "floor_all_seconds": round(floor_all, 3) if floor_all else None,
+        "built_seconds": round(built, 3),
+        "all_ratio_to_floor": _ratio(built, floor_all),
+        "floor_peak_gib": _gib(floor.get("peak_rss_bytes", {}).get("tree_sampled")),
+        "pandas_seconds": pandas.get("seconds"),
+        "pandas_peak_gib": _gib(pandas.get("peak_rss_bytes", {}).get("tree_sampled")),
+        "pandas_error": pandas.get("error"),
+        "speedup_over_pandas": _ratio(pandas.get("seconds"), p.get("run_seconds")),
+        "increment_seconds": inc.get("run_seconds"),
+        "increment_peak_gib": _gib(inc.get("peak_rss_bytes", {}).get("tree_sampled")),
+        "increment_share_of_full": _ratio(inc.get("run_seconds"), p.get("run_seconds")),
+        "clv_seconds": sec["clv"],
+        "clv_weighted_fit_seconds": clv.get("weighted", {}).get("seconds"),
+        "clv_per_customer_fit_seconds": clv.get("per_customer", {}).get("seconds"),
+        "success": p.get("success"),
+    }
+    floor_cpu = out["floor_transform_cpu_seconds"]
+    out["transform_cpu_ratio_to_floor"] = _ratio(out["transform_cpu_seconds"], floor_cpu)
+    out["cpu_speedup_over_pandas"] = _ratio(out["pandas_cpu_seconds"], out["pipeline_cpu_seconds"])
+    out["targets"] = [_target(out, *t) for t in TARGETS]
+    return out
+
+
+def _sum(values: dict, keys: tuple[str, ...]) -> float | None:
+    parts = [values.get(k) for k in keys]
+    return None if any(v is None for v in parts) else round(sum(parts), 2)
+
+
+def _target(summary: dict, key: str, op: str, bound: float, label: str) -> dict:
+    value = summary.get(key)
+    met = None if value is None else (value <= bound if op == "<=" else value >= bound)
+    return {"target": label, "key": key, "bound": f"{op} {bound:g}", "measured": value, "met": met}
+
+
+def _f(value, digits: int = 1, suffix: str = "") -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def _pair(wall, cpu, digits: int = 1) -> str:
+    return f"{_f(wall, digits)} ({_f(cpu, digits)})"
+
+
+def where_time_goes(r: dict) -> list[str]:
+    """The slowest dbt models of the run and the costliest operators of their SQL (EXPLAIN ANALYZE)."""
+    lines = [f"**{r['scale']}**: slowest dbt models (dbt run_results, seconds)", ""]
+    models = [m for d in r["pipeline"].get("dbt", {}).values() for m in d.get("slowest_models", [])]
+    for m in sorted(models, key=lambda m: -m["seconds"])[:8]:
+        lines.append(f"- {m['name']}: {m['seconds']:.1f}")
+    for op, d in r["pipeline"].get("dbt", {}).items():
+        lines.append(
+            f"- `{op}` step {d['step_seconds']:.1f} s: nodes ran {d['nodes_wall_seconds']:.1f} s (models "
+            f"{d['models_wall_seconds']:.1f}, tests alone {d['checks_only_seconds']:.1f}); dbt start-up, "
+            f"parsing and Dagster event handling {d['overhead_seconds']:.1f} s"
+        )
+    profiles = r.get("floor", {}).get("explain_analyze_top_operators", {})
+    for model, ops in profiles.items():
+        lines += ["", f"EXPLAIN ANALYZE `{model}` ({ops[0]['query_seconds']} s), costliest operators:", ""]
+        lines += [f"- {o['operator']} {o['seconds']} s, {o['rows']:,} rows: {o['detail']}" for o in ops[1:]]
+    return lines + [""]
+
+
+def scale_table(r: dict) -> str:
+    """Readable per-stage table of one scale's run."""
+    s = r["summary"]
+    lines = [
+        f"Scale {r['scale']}: {r['generator']['customers']:,} contacts, "
+        f"{r.get('data', {}).get('raw.shop_orders', 0):,} raw order rows; pipeline success={s['success']}",
+        "",
+        f"load average during the run: {_f(s['load_average_1m'], 1)} on {r['machine']['nproc']} cores",
+        "",
+        f"{'stage':<16}{'wall s':>10}{'CPU s':>10}{'peak GiB':>10}",
+    ]
+    for name in STAGES:
+        wall, cpu, peak = s["stage_seconds"][name], s["stage_cpu_seconds"][name], s["stage_peak_gib"][name]
+        lines.append(f"{name:<16}{_f(wall, 2):>10}{_f(cpu, 2):>10}{_f(peak, 2):>10}")
+    lines += [
+        f"{'job run':<16}{_f(s['pipeline_seconds'], 2):>10}{_f(s['pipeline_cpu_seconds'], 2):>10}"
+        f"{_f(s['peak_memory_gib'], 2):>10}",
+        f"{'(startup)':<16}{_f(s['startup_seconds'], 2):>10}",
+        "",
+        f"engine floor: transformations {_f(s['floor_transform_seconds'], 2)} s "
+        f"(pipeline {_f(s['transform_seconds'], 2)} s, ratio {_f(s['transform_ratio_to_floor'], 2)}x); "
+        f"load+transform+tests {_f(s['floor_all_seconds'], 2)} s (pipeline {_f(s['built_seconds'], 2)} s, "
+        f"ratio {_f(s['all_ratio_to_floor'], 2)}x); by CPU time: transformations "
+        f"{_f(s['floor_transform_cpu_seconds'], 2)} s vs {_f(s['transform_cpu_seconds'], 2)} s, "
+        f"ratio {_f(s['transform_cpu_ratio_to_floor'], 2)}x",
+        f"pandas: {_f(s['pandas_seconds'], 1)} s, peak {_f(s['pandas_peak_gib'], 2)} GiB "
+        f"-> pipeline {_f(s['speedup_over_pandas'], 1)}x faster (by CPU time: pandas "
+        f"{_f(s['pandas_cpu_seconds'], 1)} s, {_f(s['cpu_speedup_over_pandas'], 1)}x)"
+        + (f" ({s['pandas_error']})" if s["pandas_error"] else ""),
+        f"CLV fit: weighted {_f(s['clv_weighted_fit_seconds'], 3)} s vs per customer "
+        f"{_f(s['clv_per_customer_fit_seconds'], 3)} s",
+        f"daily increment: {_f(s['increment_seconds'], 2)} s, CPU {_f(s['increment_cpu_seconds'], 2)} s "
+        f"({_f(s['increment_share_of_full'], 2)} of the full run)",
+        "",
+        "targets (set for 1M customers):",
+    ]
+    for t in s["targets"]:
+        mark = {True: "met", False: "MISSED", None: "n/a"}[t["met"]]
+        lines.append(f"  {mark:<7}{t['target']}: {t['measured']} ({t['bound']})")
+    return "\n".join(lines)
+
+
+def load_results() -> list[dict]:
+    results = [json.loads(p.read_text()) for p in RESULTS_DIR.glob("*.json")]
+    for r in results:  # recomputed, so a change here applies to results measured before it
+        r["summary"] = summarise(r)
+    return sorted(results, key=lambda r: (SCALE_ORDER.get(r["scale"], 99), r["generator"]["customers"]))
+
+
+def render(results: list[dict]) -> str:
+    if not results:
+        return "# Benchmark results\n\nNo results yet: run `make bench SCALE=sample`.\n"
+    m = results[-1]["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "Generated by `python -m bench.report` from bench/results/*.json (written by `make bench`).",
+        "",
+        f"Machine: {m['nproc']} cores, {m['memory_bytes'] / GIB:.1f} GiB memory, {m['cpu_model']}; "
+        f"Python {m['python']}, DuckDB {m['duckdb']}.",
+        "Measured: " + ", ".join(f"{r['scale']} {r['measured_at']}" for r in results) + ".",
+        "",
+        "## Scaling",
+        "",
+        "Wall seconds, with the CPU seconds of the same work in brackets (the machine was shared: see the",
+        "load average; CPU time is what the work costs, wall time adds the waiting).",
+        "",
+        "| scale | contacts | raw orders | load avg | job run | load | dbt before CLV | CLV | dbt after CLV "
+        "| checks | publish | peak GiB | floor (transform) | ratio to floor | pandas | pandas GiB "
+        "| x faster than pandas | daily increment |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        s = r["summary"]
+        wall, cpu = s["stage_seconds"], s["stage_cpu_seconds"]
+        cells = [
+            r["scale"],
+            f"{r['generator']['customers']:,}",
+            f"{r.get('data', {}).get('raw.shop_orders', 0):,}",
+            _f(s["load_average_1m"]),
+            _pair(s["pipeline_seconds"], s["pipeline_cpu_seconds"]),
+            *(_pair(wall[n], cpu[n]) for n in STAGES),
+            _f(s["peak_memory_gib"], 2),
+            _pair(s["floor_transform_seconds"], s["floor_transform_cpu_seconds"]),
+            _pair(s["transform_ratio_to_floor"], s["transform_cpu_ratio_to_floor"], 2),
+            _pair(s["pandas_seconds"], s["pandas_cpu_seconds"]),
+            _f(s["pandas_peak_gib"], 2),
+            _pair(s["speedup_over_pandas"], s["cpu_speedup_over_pandas"]),
+            _pair(s["increment_seconds"], s["increment_cpu_seconds"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Targets", ""]
+    for r in results:
+        lines.append(f"**{r['scale']}** (targets are set for 1M customers)")
+        lines.append("")
+        lines.append("| target | measured | bound | met |")
+        lines.append("|---|---:|---|---|")
+        for t in r["summary"]["targets"]:
+            lines.append(f"| {t['target']} | {t['measured']} | {t['bound']} | {t['met']} |")
+        lines.append("")
+    lines += ["## Where the time goes", ""]
+    for r in results:
+        lines += where_time_goes(r)
+    lines += ["## Per scale", ""]
+    for r in results:
+        lines += ["```", scale_table(r), "```", ""]
+    lines += [NOTES]
+    return "\n".join(lines)
+
+
+NOTES = """## How to read this
+
+- Every number is measured by `bench/run.py` on the machine above while other work shared it (load
+  average in the tables); CPU seconds come from /proc (user + system of the process tree).
+- *job run*: wall time of `build_warehouse` executed in process (Python imports and loading the
+  Definitions are reported separately as startup). Stage times come from the run's Dagster event log
+  (step start to step success); `checks` is the time dbt tests and unit tests ran alone inside the two
+  `dbt build` steps (from dbt's run_results.json) plus any asset-check steps.
+- *peak GiB*: the largest sampled resident memory of the process tree (Dagster process + dbt subprocess),
+  or getrusage's high-water marks if larger.
+- *floor*: the compiled dbt SQL run as CREATE TABLE/VIEW on one DuckDB connection in dependency order,
+  with the CLV step called directly in between; *ratio to floor* = (dbt before CLV + CLV + dbt after CLV)
+  / floor. The floor also reads the landing files with DuckDB's readers and runs the tests' SQL, in the
+  per-scale tables.
+- *pandas*: the landing files read with pandas and the lifecycle, cohorts and flows computed with
+  tests/independent_model.py; *x faster* = pandas seconds / job run seconds.
+- *increment*: the pipeline has no incremental mode: this is a rerun of the whole job after adding one
+  day's files (the loader skips files already loaded; every dbt model is rebuilt).
+- The full build loads every file but the window's last day (held back for the increment).
+"""
+
+
+def write_results_md() -> Path:
+    RESULTS_MD.write_text(render(load_results()))
+    return RESULTS_MD
+
+
+if __name__ == "__main__":
+    print(write_results_md())
+    sys.exit(0)
