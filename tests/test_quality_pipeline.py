@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -204,13 +205,22 @@ def test_bad_batch_is_blocked(blocked_runs: dict, name: str, check: str, words: 
     assert _served(settings) == served_before
 
 
+FAILED_STATUS = re.compile(r"Status:</span>\s*<i[^>]*></i>\s*Failed")
+
+
+def failed_orders_page(settings: Settings) -> Path:
+    """The Data Docs page of the raw_load_health validation of the new orders file."""
+    folder = settings.reports_dir / "data_docs" / "validations" / "raw_load_health"
+    pages = [p for p in folder.rglob("*.html") if p.name.startswith("raw.shop_orders_")]
+    assert len(pages) == 1, pages
+    return pages[0]
+
+
 def test_failed_run_data_docs_render_offline(blocked_runs: dict):
     """Headless Chromium renders the Data Docs page of the failed duplicate-orders validation from disk."""
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium (Debian package chromium): Data Docs screenshot not taken")
-    settings = blocked_runs["duplicate_orders"][0]
-    pages = sorted((settings.reports_dir / "data_docs" / "validations" / "raw_load_health").rglob("*.html"))
-    assert pages, "no Data Docs page for the failed validation"
+    page = failed_orders_page(blocked_runs["duplicate_orders"][0])
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "quality_data_docs_failed_run.png"
     shot.unlink(missing_ok=True)
@@ -228,14 +238,14 @@ def test_failed_run_data_docs_render_offline(blocked_runs: dict):
             f"--user-data-dir={tempfile.mkdtemp()}",
             f"--screenshot={shot}",
             "--window-size=1400,1000",
-            pages[-1].as_uri(),
+            page.as_uri(),
         ],
         check=True,
         capture_output=True,
         timeout=120,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
-    assert "Failed" in pages[-1].read_text(), "the page does not show the failed validation"
+    assert FAILED_STATUS.search(page.read_text()), "the page does not show a failed validation"
 
 
 def test_corrected_file_goes_through(checked_warehouse: Settings, tmp_path: Path):
