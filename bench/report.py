@@ -42,7 +42,7 @@ def summarise(r: dict) -> dict:
     stages = p.get("stages", {})
     sec = {name: stages.get(name, {}).get("seconds") for name in STAGES}
     cpu = {name: stages.get(name, {}).get("cpu_seconds") for name in STAGES}
-    transform = sum(sec[s] or 0.0 for s in ("dbt_before_clv", "clv", "dbt_after_clv"))
+    transform = _sum(sec, ("dbt_before_clv", "clv", "dbt_after_clv"))
     floor, pandas, inc, clv = (
         r.get("floor", {}),
         r.get("pandas", {}),
@@ -55,7 +55,7 @@ def summarise(r: dict) -> dict:
         if floor_transform
         else None
     )
-    built = sum(sec[s] or 0.0 for s in ("load", "dbt_before_clv", "clv", "dbt_after_clv", "checks"))
+    built = _sum(sec, ("load", "dbt_before_clv", "clv", "dbt_after_clv", "checks"))
     peaks = p.get("peak_rss_bytes", {})
     out = {
         "pipeline_seconds": p.get("run_seconds"),
@@ -63,21 +63,19 @@ def summarise(r: dict) -> dict:
         "stage_seconds": sec,
         "stage_cpu_seconds": cpu,
         "pipeline_cpu_seconds": p.get("run_cpu_seconds"),
-        "load_average_1m": p.get("load_average_1m"),
+        "load_average_1m": _load_average(p),
         "transform_cpu_seconds": _sum(cpu, ("dbt_before_clv", "clv", "dbt_after_clv")),
         "floor_transform_cpu_seconds": floor.get("transform_cpu_seconds"),
         "pandas_cpu_seconds": pandas.get("cpu_seconds"),
         "increment_cpu_seconds": inc.get("run_cpu_seconds"),
         "stage_peak_gib": {name: _gib(stages.get(name, {}).get("peak_rss_bytes")) for name in STAGES},
-        "peak_memory_gib": _gib(
-            max(peaks.get("tree_sampled", 0), peaks.get("self", 0), peaks.get("children", 0))
-        ),
+        "peak_memory_gib": _gib(max(peaks.values())) if peaks else None,
         "peak_memory_detail_gib": {k: _gib(v) for k, v in peaks.items()},
-        "transform_seconds": round(transform, 3),
+        "transform_seconds": transform,
         "floor_transform_seconds": floor_transform,
         "transform_ratio_to_floor": _ratio(transform, floor_transform),
         "floor_all_seconds": round(floor_all, 3) if floor_all else None,
-        "built_seconds": round(built, 3),
+        "built_seconds": built,
         "all_ratio_to_floor": _ratio(built, floor_all),
         "floor_peak_gib": _gib(floor.get("peak_rss_bytes", {}).get("tree_sampled")),
         "pandas_seconds": pandas.get("seconds"),
@@ -97,6 +95,12 @@ def summarise(r: dict) -> dict:
     out["cpu_speedup_over_pandas"] = _ratio(out["pandas_cpu_seconds"], out["pipeline_cpu_seconds"])
     out["targets"] = [_target(out, *t) for t in TARGETS]
     return out
+
+
+def _load_average(measured: dict) -> float | None:
+    """The 1-minute load average around a measured process (the larger of before and after)."""
+    value = measured.get("load_average_1m_before_after", measured.get("load_average_1m"))
+    return max(value) if isinstance(value, list) else value
 
 
 def _sum(values: dict, keys: tuple[str, ...]) -> float | None:
@@ -120,11 +124,18 @@ def _pair(wall, cpu, digits: int = 1) -> str:
 
 def where_time_goes(r: dict) -> list[str]:
     """The slowest dbt models of the run and the costliest operators of their SQL (EXPLAIN ANALYZE)."""
-    lines = [f"**{r['scale']}**: slowest dbt models (dbt run_results, seconds)", ""]
+    lines = [f"**{r['scale']}**: slowest dbt models (dbt's timing, seconds)", ""]
+    if r["pipeline"].get("partial"):
+        p = r["pipeline"]
+        lines[0] += f"; PARTIAL: {p['source']}, stopped in {', '.join(p['stopped_in_steps']) or 'no step'}"
+        done = [s for s in p["steps"].values() if s["status"] == "STEP_SUCCESS"]
+        lines += [f"- step {s['step_key']} finished in {s['seconds']:.0f} s" for s in done]
     models = [m for d in r["pipeline"].get("dbt", {}).values() for m in d.get("slowest_models", [])]
     for m in sorted(models, key=lambda m: -m["seconds"])[:8]:
         lines.append(f"- {m['name']}: {m['seconds']:.1f}")
     for op, d in r["pipeline"].get("dbt", {}).items():
+        if "step_seconds" not in d:
+            continue
         lines.append(
             f"- `{op}` step {d['step_seconds']:.1f} s: nodes ran {d['nodes_wall_seconds']:.1f} s (models "
             f"{d['models_wall_seconds']:.1f}, tests alone {d['checks_only_seconds']:.1f}); dbt start-up, "
@@ -266,6 +277,11 @@ NOTES = """## How to read this
 - *increment*: the pipeline has no incremental mode: this is a rerun of the whole job after adding one
   day's files (the loader skips files already loaded; every dbt model is rebuilt).
 - The full build loads every file but the window's last day (held back for the increment).
+- Python's bytecode cache is on for every measured process (kept in bench/out/pycache): this sandbox sets
+  PYTHONDONTWRITEBYTECODE=1, with which every process, each dbt invocation included, recompiles all its
+  imports (pandas alone: 2.2 s of CPU instead of 0.7 s), a cost no installed deployment pays.
+- A scale marked PARTIAL was stopped before its pipeline run finished; its finished steps come from the
+  run's console log (bench/from_log.py), everything else is n/a, not estimated.
 """
 
 

@@ -79,7 +79,7 @@ def _python(module: str, *args: str, out: Path) -> dict:
         "returncode": proc.returncode,
         "process_seconds": round(time.perf_counter() - started, 3),
         "process_cpu_seconds": round(_children_cpu() - cpu_before, 2),
-        "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "load_average_1m_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     if proc.returncode == 86:
         meta["error"] = "stopped at the memory limit"
