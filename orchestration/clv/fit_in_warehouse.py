@@ -83,10 +83,11 @@ def fit_and_score(con: duckdb.DuckDBPyConnection, max_iterations: int = 1000) ->
     con.execute(FIT_HISTORY_DDL)
     _check_summary(con)
 
+    # Fixed row order: floating-point sums depend on it, and the same data must give the same fit every run.
     rows = con.execute(
         f"""select cast(frequency as double) as frequency, cast(recency as double) as recency,
                    cast(t as double) as t, cast(count(*) as double) as customers
-            from {INPUT_SCHEMA}.int_clv__customer_summary group by 1, 2, 3"""
+            from {INPUT_SCHEMA}.int_clv__customer_summary group by 1, 2, 3 order by 1, 2, 3"""
     ).fetchnumpy()
     if len(rows["customers"]) == 0:
         _replace_outputs(con, settings, None, None, _empty_scores(con), fitted_at)
@@ -94,7 +95,8 @@ def fit_and_score(con: duckdb.DuckDBPyConnection, max_iterations: int = 1000) ->
 
     repeat = con.execute(
         f"""select cast(frequency as double) as frequency, cast(monetary_value as double) as monetary_value
-            from {INPUT_SCHEMA}.int_clv__customer_summary where frequency > 0 and monetary_value > 0"""
+            from {INPUT_SCHEMA}.int_clv__customer_summary where frequency > 0 and monetary_value > 0
+            order by customer_id"""
     ).fetchnumpy()
 
     records: list[FitRecord] = []
