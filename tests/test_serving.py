@@ -47,6 +47,10 @@ def test_publish_serves_every_mart_and_only_the_marts(build_db: Path):
     assert os.readlink(serving / "current") == f"builds/{done.build_id}"
     served = serving / "current" / "serving.duckdb"
     assert storage_number(served) == 64  # readable by DuckDB 0.10 .. 2.x
+    # Published files are immutable: no write bit for anyone.
+    assert all(
+        p.stat().st_mode & 0o222 == 0 for p in (serving / "current").resolve().rglob("*") if p.is_file()
+    )
 
     with (
         duckdb.connect(str(build_db), read_only=True) as src,

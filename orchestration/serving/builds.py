@@ -71,6 +71,14 @@ def fsync_tree(root: Path) -> None:
     fsync_path(root)
 
 
+def make_read_only(root: Path) -> None:
+    """A published build is immutable: its files lose write permission, so a reader that forgets
+    `read_only` cannot change what other readers see (pruning still works: it needs the directory's)."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+
+
 def switch_current(serving_dir: Path, build_id: str) -> None:
     """Point `current` at `build_id` with one rename(2): readers see the old target or the new one."""
     if not (builds_dir(serving_dir) / build_id / MANIFEST).is_file():

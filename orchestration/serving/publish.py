@@ -106,6 +106,7 @@ def publish_marts(
                 "marts": entries,
             }
             _write_json(tmp / builds.MANIFEST, manifest)  # last: a build without one is incomplete
+            builds.make_read_only(tmp)
             builds.fsync_tree(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
