@@ -1,4 +1,4 @@
-"""The one Dagster `Definitions` of the warehouse: raw loads -> dbt -> CLV fit -> dbt marts -> checks -> publish."""
+"""The one Dagster `Definitions`: raw loads -> dbt -> CLV fit -> dbt marts -> checks -> publish."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from orchestration.assets.clv import clv_assets
 from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.serving import ServingTarget, serving_assets
+from orchestration.quality import quality_checks
 from orchestration.resources import DuckDBWarehouse
 from orchestration.schedules import daily_build, new_landing_files
 from orchestration.sensors import alert_sensors
@@ -29,14 +30,19 @@ def make_definitions(settings: Settings) -> Definitions:
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     return Definitions(
         assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv, *serving_assets],
+        asset_checks=quality_checks,
         jobs=[build_warehouse],
         schedules=[daily_build],
         sensors=[new_landing_files, *alert_sensors],
         resources={
             "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
             # The dbt of this interpreter's environment, whether or not the venv is on PATH.
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
-            "serving": ServingTarget(serving_dir=str(settings.serving_dir), reports_dir=str(settings.reports_dir)),
+            "dbt": DbtCliResource(
+                project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+            ),
+            "serving": ServingTarget(
+                serving_dir=str(settings.serving_dir), reports_dir=str(settings.reports_dir)
+            ),
         },
         # DuckDB has one writer at a time: steps run one after another in one process.
         executor=in_process_executor,

@@ -7,7 +7,8 @@ match these specs (see the README, "Bring your own data").
 
 Landing layout: ``<landing>/<source>/<file_family>/<file_family>_<period>.<ext>``, for example
 ``landing/orders/orders/orders_2024-03.jsonl``. Any period label is accepted (a month, a day);
-files are loaded in name order. Files may be gzip-compressed (``orders_2024-03.jsonl.gz``). Timestamps are ISO-8601; one without a UTC offset is read as UTC.
+files are loaded in name order. Files may be gzip-compressed
+(``orders_2024-03.jsonl.gz``). Timestamps are ISO-8601; one without a UTC offset is read as UTC.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
         columns=(
             Column("order_id", "VARCHAR", True),
             Column("order_number", "BIGINT"),
-            Column("customer_id", "VARCHAR", doc="Shop customer id = CRM contact_id; null for guest checkout."),
+            Column("customer_id", "VARCHAR", doc="Shop customer id = CRM contact_id; null for a guest."),
             Column("email", "VARCHAR", True, "Checkout email."),
             Column("created_at", "TIMESTAMPTZ", True),
             Column("status", "VARCHAR", True, allowed=("completed", "cancelled")),

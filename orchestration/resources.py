@@ -32,12 +32,14 @@ def connect_with_retry(path: str | Path, read_only: bool = False) -> duckdb.Duck
     for attempt, wait in enumerate((*LOCK_RETRY_SECONDS, None)):
         try:
             con = duckdb.connect(str(path), read_only=read_only)
-            # After connecting, not in `config=`: only then can DuckDB autoload the ICU extension TimeZone needs.
+            # After connecting, not in `config=`: only then can DuckDB autoload ICU, which TimeZone needs.
             con.execute("set TimeZone = 'UTC'")
             return con
         except duckdb.IOException as exc:
             if wait is None or "lock" not in str(exc).lower():
                 raise
-            get_dagster_logger().warning(f"{path} is locked by another process; retry {attempt + 1} in {wait}s")
+            get_dagster_logger().warning(
+                f"{path} is locked by another process; retry {attempt + 1} in {wait} s"
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")

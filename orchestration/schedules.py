@@ -46,7 +46,7 @@ def landing_files(landing_dir: Path) -> dict[str, str]:
     description="Start a build when files are added to or changed in the landing directory.",
 )
 def new_landing_files(context: SensorEvaluationContext):
-    # The cursor holds what was seen last time, so the sensor never opens the DuckDB file (BI-safe, lock-free).
+    # The cursor holds what was seen last time, so the sensor never opens the DuckDB file (lock-free).
     seen = json.loads(context.cursor) if context.cursor else {}
     current = landing_files(Settings.from_env().landing_dir)
     new = sorted(p for p, marker in current.items() if seen.get(p) != marker)

@@ -55,10 +55,11 @@ def alert_on_run_failure(context: RunFailureSensorContext) -> None:
     run_id = context.dagster_run.run_id
     failed_steps = [e.step_key for e in context.get_step_failure_events()]
     message = context.failure_event.message or "run failed"
+    where = ", ".join(failed_steps) or "the run"
     send_alert(
         Alert(
             kind="run_failure",
-            summary=f"Run of {context.dagster_run.job_name} failed in {', '.join(failed_steps) or 'the run'}: {message}",
+            summary=f"Run of {context.dagster_run.job_name} failed in {where}: {message}",
             run_id=run_id,
             run_url=f"{base_url}/runs/{run_id}",
             asset=", ".join(failed_steps) or None,

@@ -1,4 +1,4 @@
-"""Shared fixtures: one warehouse built through Dagster on the bundled sample, for every test that reads marts."""
+"""Shared fixtures: one warehouse built through Dagster on the bundled sample, for tests that read marts."""
 
 from __future__ import annotations
 

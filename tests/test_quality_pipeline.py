@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import export_settings, restore_env
-from dagster import AssetKey, DagsterInstance, Definitions
+from dagster import AssetKey, DagsterInstance
 
 from orchestration.settings import PROJECT_ROOT, Settings
 
@@ -28,22 +28,12 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
 
-def _definitions(settings: Settings) -> Definitions:
-    """The project's Definitions with the quality checks (merged in when the lead has not wired them)."""
-    from orchestration.definitions import make_definitions
-    from orchestration.quality import quality_checks
-
-    defs = make_definitions(settings)
-    wired = {k for c in (defs.asset_checks or []) for k in c.check_keys}
-    if not {k for c in quality_checks for k in c.check_keys} <= wired:
-        defs = Definitions.merge(defs, Definitions(asset_checks=quality_checks))
-    return defs
-
-
 def _build(settings: Settings):
+    from orchestration.definitions import make_definitions
+
     previous = export_settings(settings)
     try:
-        job = _definitions(settings).resolve_job_def("build_warehouse")
+        job = make_definitions(settings).resolve_job_def("build_warehouse")
         return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
     finally:
         restore_env(previous)

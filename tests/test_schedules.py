@@ -1,4 +1,4 @@
-"""The landing sensor asks for a run exactly when files are new or changed, and never twice for the same set."""
+"""The landing sensor asks for a run exactly when files are new or changed, never twice for one set."""
 
 from __future__ import annotations
 

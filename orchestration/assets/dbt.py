@@ -20,8 +20,8 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
-from orchestration.resources import DuckDBWarehouse
 
+from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
