@@ -8,7 +8,7 @@ import duckdb
 
 from orchestration.settings import Settings
 
-LAYERS = ("raw", "staging", "snapshots", "marts", "clv")
+LAYERS = ("raw", "staging", "intermediate", "snapshots", "marts", "clv")
 
 
 def row_counts(duckdb_path: Path) -> dict[str, dict[str, int]]:
@@ -32,18 +32,23 @@ def render(settings: Settings) -> str:
     for layer in LAYERS:
         tables = counts.get(layer, {})
         if tables:
-            lines.append(f"  {layer:<10} {len(tables):>3} tables  {sum(tables.values()):>12,} rows")
+            lines.append(f"  {layer:<12} {len(tables):>3} tables  {sum(tables.values()):>12,} rows")
     lines += ["", "Marts (BI reads these, from the serving copy):"]
     for name, n in counts.get("marts", {}).items():
         lines.append(f"  marts.{name:<34} {n:>10,} rows")
-    serving_manifest = settings.serving_dir / "current" / "manifest.json"
+    current = settings.serving_dir / "current"
+    published = (current / "manifest.json").exists()
+    reports = settings.reports_dir
     lines += [
         "",
-        f"Build database (Dagster/dbt only):  {settings.duckdb_path}",
-        f"Serving files for BI (read-only):   {settings.serving_dir}"
-        + ("" if serving_manifest.exists() else "  (not published in this build)"),
-        f"Reports (data docs, report, dbt docs): {settings.reports_dir}",
-        f"Landing directory loaded:           {settings.landing_dir}",
+        f"Build database (Dagster/dbt only):   {settings.duckdb_path}",
+        f"Serving database for BI (read-only): {current / 'serving.duckdb'}"
+        + ("" if published else "  (not published in this build)"),
+        f"Serving Parquet files:               {current / 'parquet'}",
+        f"Visual report:                       {reports / 'report.html'}",
+        f"Data Docs (Great Expectations):      {reports / 'data_docs' / 'index.html'}",
+        f"dbt docs:                            {reports / 'dbt_docs.html'}",
+        f"Landing directory loaded:            {settings.landing_dir}",
         "Dagster UI with this run history:    make dev  ->  http://127.0.0.1:3000",
         "",
     ]
