@@ -50,11 +50,7 @@ def summarise(r: dict) -> dict:
         r.get("clv_fit", {}),
     )
     floor_transform = floor.get("transform_seconds")
-    floor_all = (
-        floor["load_seconds"] + floor["transform_seconds"] + floor["tests_seconds"]
-        if floor_transform
-        else None
-    )
+    floor_all = _sum(floor, ("load_seconds", "transform_seconds", "tests_seconds")) if floor else None
     built = _sum(sec, ("load", "dbt_before_clv", "clv", "dbt_after_clv", "checks"))
     peaks = p.get("peak_rss_bytes", {})
     out = {
@@ -156,6 +152,7 @@ def scale_table(r: dict) -> str:
         f"{r.get('data', {}).get('raw.shop_orders', 0):,} raw order rows; pipeline success={s['success']}",
         "",
         f"load average during the run: {_f(s['load_average_1m'], 1)} on {r['machine']['nproc']} cores",
+        *([f"NOTE: {r['stopped']}"] if r.get("stopped") else []),
         "",
         f"{'stage':<16}{'wall s':>10}{'CPU s':>10}{'peak GiB':>10}",
     ]
