@@ -86,12 +86,12 @@ def dbt_source_freshness(context: AssetCheckExecutionContext, warehouse: DuckDBW
         loaded, now = latest.get(table.name, (None, None))
         age = (now - loaded) if loaded is not None else None
         status = freshness_status(age, config)
-        text = {
-            "no rows": "no rows loaded yet (this source has sent no files)",
-        }.get(
-            status,
-            f"{status}: last load {loaded:%Y-%m-%d %H:%M} UTC, {age.total_seconds() / 86400:.1f} days ago",
-        )
+        if status == "no rows":
+            text = "no rows loaded yet (this source has sent no files)"
+        else:
+            text = (
+                f"{status}: last load {loaded:%Y-%m-%d %H:%M} UTC, {age.total_seconds() / 86400:.1f} days ago"
+            )
         yield AssetCheckResult(
             asset_key=["raw", table.name],
             check_name=CHECK_NAME,

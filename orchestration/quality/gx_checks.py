@@ -76,7 +76,13 @@ class SqlFrame:
 def _examples(result: dict) -> str:
     rows = result.get("partial_unexpected_index_list") or []
     if rows:
-        shown = [", ".join(f"{k}={v}" for k, v in row.items() if v not in (None, "")) for row in rows[:3]]
+        # Rows are {column: value} when the batch has index columns, else bare row numbers.
+        shown = [
+            ", ".join(f"{k}={v}" for k, v in row.items() if v not in (None, ""))
+            if isinstance(row, dict)
+            else f"row {row}"
+            for row in rows[:3]
+        ]
         return "; e.g. " + " | ".join(shown)
     values = result.get("partial_unexpected_list") or []
     return f"; e.g. {values[:3]}" if values else ""

@@ -104,6 +104,8 @@ MART_FRAMES: dict[str, tuple[str, SqlFrame]] = {
         "fct_tickets",
         SqlFrame(
             """select count(*) as rows,
+                case when count(*) = 0 and exists (select 1 from raw.support_tickets) then 1 else 0 end
+                    as empty_despite_raw_tickets,
                 count(*) - count(distinct ticket_id) as duplicate_ticket_ids,
                 count(*) filter (first_response_hours < 0 or resolution_hours < 0) as negative_hours
             from marts.fct_tickets""",

@@ -19,6 +19,7 @@ from orchestration.quality.suites import record_key
 from orchestration.quality.thresholds import (
     FILLED_BEFORE_SHARE,
     MAX_VALIDATED_ROWS,
+    MIN_RECENT_ROWS,
     RECENT_FILES,
     VOLUME_EXEMPT_TABLES,
 )
@@ -163,8 +164,10 @@ def load_health_frame(
         before = held[held["file"] < f.file].tail(RECENT_FILES)
         periodic = table.name not in VOLUME_EXEMPT_TABLES
         recent = before["rows_in_file"].mean() if len(before) and periodic else None
+        if recent is not None and recent < MIN_RECENT_ROWS:
+            recent = None
         emptied = []
-        if f.file in profiles.index and len(before):
+        if f.file in profiles.index and len(before) and before["rows_in_file"].mean() >= MIN_RECENT_ROWS:
             prior = profiles.reindex(before["file"]).dropna(how="all")
             prior_rows = prior["raw_rows"].sum()
             now = profiles.loc[f.file]

@@ -13,6 +13,10 @@ MIN_CONSISTENT_SHARE = 0.99
 RECENT_FILES = 6  # about half a year of monthly exports
 MIN_ROWS_VS_RECENT = 0.2  # below: a truncated/collapsed export, blocks (ERROR)
 MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
+# Below this many rows per recent file, counts and fill rates swing by chance (a shop with three orders a
+# day, a hand-made fixture): the volume and emptied-column rules only judge files whose recent files
+# average at least this many rows.
+MIN_RECENT_ROWS = 100
 # Not periodic exports, so their file sizes say nothing: the catalogue arrives as a full file then
 # deltas, NPS as survey waves of any size.
 VOLUME_EXEMPT_TABLES = ("shop_products", "support_nps")
