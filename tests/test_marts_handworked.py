@@ -13,7 +13,7 @@ The people (contact id, channel of the *earliest* CRM version, first known):
   Erin   c-005 paid_search, created 2024-01-02; two orders on 2024-01-15 (one at 20:30-03:00 = 23:30Z)
   Gary   guest g-md5("guest.gary@mail.test"), channel unknown, first order 2024-11-20
   not customers: c-099 (is_internal, organic, a 500 USD order) and tester@example-internal.test (300 USD)
-  fillers f-001..f-060 (`partner`, contacts_2022-07.csv, orders_backfill-2022-07-to-2023-06.jsonl,
+  fillers f-001..f-060 (`partner`, contacts_backfill-2022-07.csv, orders_backfill-2022-07-to-2023-06.jsonl,
   from make_fillers.py): buy only
     2022-07-01..2023-06-30, so all are churned from 2023-12 on (Dec 31 - Jun 30 = 184 > 180) with no orders
     in 2024: they change no 2024 flow, stage or cohort of the six. They exist because the six alone do not

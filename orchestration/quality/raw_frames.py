@@ -20,6 +20,7 @@ from orchestration.quality.thresholds import (
     FILLED_BEFORE_SHARE,
     MAX_VALIDATED_ROWS,
     MIN_RECENT_ROWS,
+    MIN_ROWS_FOR_SHARES,
     RECENT_FILES,
     VOLUME_EXEMPT_TABLES,
 )
@@ -181,7 +182,9 @@ def load_health_frame(
                 "status": f.status,
                 "message": f.message,
                 "rows_in_file": in_file,
-                "quarantined_share": (f.rows_quarantined / in_file) if in_file else None,
+                "quarantined_share": (
+                    (f.rows_quarantined / in_file) if in_file and in_file >= MIN_ROWS_FOR_SHARES else None
+                ),
                 "ledger_vs_raw_rows": (
                     abs(f.rows_accepted - (profiles["raw_rows"].get(f.file, 0)))
                     if in_file is not None
@@ -196,7 +199,7 @@ def load_health_frame(
                 "top_quarantine_reason": quarantine["top_reason"].get(f.file, "") if len(quarantine) else "",
                 "repeated_row_share": (
                     profiles["repeated_rows"].get(f.file, 0) / profiles["raw_rows"].get(f.file, 1)
-                    if f.file in profiles.index
+                    if f.file in profiles.index and (in_file or 0) >= MIN_ROWS_FOR_SHARES
                     else None
                 ),
                 "emptied_columns": ", ".join(emptied),

@@ -16,7 +16,10 @@ MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
 # Below this many rows per recent file, counts and fill rates swing by chance (a shop with three orders a
 # day, a hand-made fixture): the volume and emptied-column rules only judge files whose recent files
 # average at least this many rows.
-MIN_RECENT_ROWS = 100
+MIN_RECENT_ROWS = 50
+# In a file of fewer rows, one repeated or quarantined record is already a double-digit share: the share
+# rules judge files of at least this many rows (smaller files are still counted, quarantined, reconciled).
+MIN_ROWS_FOR_SHARES = 10
 # Not periodic exports, so their file sizes say nothing: the catalogue arrives as a full file then
 # deltas, NPS as survey waves of any size.
 VOLUME_EXEMPT_TABLES = ("shop_products", "support_nps")
