@@ -1,3 +1,5 @@
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__affected_customers') }}
 -- One row per non-internal customer and calendar month from the first known month to the as_of_date
 -- month, with the lifecycle stage (DECISIONS.md, Lifecycle). The stage is computed without recursion:
 -- a month can only follow a `churned` month with an order (reactivated) when churn_days >= 31, which
@@ -5,6 +7,12 @@
 {% if var('churn_days') < 31 or var('active_days') > var('churn_days') %}
     {{ exceptions.raise_compiler_error('vars need churn_days >= 31 and active_days <= churn_days') }}
 {% endif %}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ customer_months_to_rewrite() }}{% endif %}",
+) }}
 with spine as (
     select * from {{ ref('int_customer_months__spined') }}
 ),
@@ -33,8 +41,9 @@ staged as (
             else base_stage
         end as lifecycle_stage
     from base
-)
+),
 
+final as (
 select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(month_start as date) as month_start,
@@ -49,5 +58,14 @@ select
     cast(last_order_date as date) as last_order_date,
     cast(first_order_month as date) as first_order_month,
     cast(first_known_date as date) as first_known_date,
-    cast(lifecycle_stage in {{ live_stages() }} as {{ dbt.type_boolean() }}) as is_live
+    cast(lifecycle_stage in {{ live_stages() }} as {{ dbt.type_boolean() }}) as is_live,
+    cast((select current_watermark from {{ ref('int_incremental__state') }}) as {{ dbt.type_timestamp() }})
+        as _processed_through
 from staged
+)
+
+select * from final
+{% if is_incremental() %}
+-- Incremental contract: only the rows deleted above are written again.
+where {{ customer_months_to_rewrite() }}
+{% endif %}

@@ -1,8 +1,21 @@
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__affected_customers') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ incremental_rewrite_all() }} or customer_id in "
+        ~ "(select customer_id from {{ ref('int_incremental__affected_customers') }}){% endif %}",
+) }}
 -- One row per order of a non-internal customer placed on or before as_of_date, amounts in the reporting
 -- currency (DECISIONS.md, Money and Orders).
 with orders as (
     select * from {{ ref('int_orders__resolved') }}
     where not is_internal_customer
+    {% if is_incremental() %}
+        -- Incremental contract: only affected customers' orders are rewritten (their rows were deleted above).
+        and ({{ incremental_rewrite_all() }} or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }}))
+    {% endif %}
 ),
 
 customers as (
@@ -57,7 +70,9 @@ select
     cast(sequenced.completed_order_number as {{ dbt.type_bigint() }}) as completed_order_number,
     cast(coalesce(sequenced.completed_order_number = 1, false) as {{ dbt.type_boolean() }}) as is_first_order,
     cast(coalesce(lines.line_count, 0) as {{ dbt.type_bigint() }}) as line_count,
-    cast(coalesce(lines.item_quantity, 0) as {{ dbt.type_bigint() }}) as item_quantity
+    cast(coalesce(lines.item_quantity, 0) as {{ dbt.type_bigint() }}) as item_quantity,
+    cast((select current_watermark from {{ ref('int_incremental__state') }}) as {{ dbt.type_timestamp() }})
+        as _processed_through
 from sequenced
 left join customers
     on sequenced.customer_id = customers.customer_id

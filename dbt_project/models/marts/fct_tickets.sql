@@ -1,8 +1,21 @@
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__affected_tickets') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ incremental_rewrite_all() }} or ticket_id in "
+        ~ "(select ticket_id from {{ ref('int_incremental__affected_tickets') }}){% endif %}",
+) }}
 -- One row per support ticket created on or before as_of_date (unknown requesters kept with a null
 -- customer_id, internal customers' tickets dropped), with response/resolution hours and SLA flags
 -- against the per-priority targets (vars sla_first_response_hours, sla_resolution_hours).
 with tickets as (
     select * from {{ ref('int_tickets__resolved') }}
+    {% if is_incremental() %}
+        -- Incremental contract: only affected tickets are rewritten (their rows were deleted above).
+        where ({{ incremental_rewrite_all() }} or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
+    {% endif %}
 ),
 
 csat as (
@@ -61,5 +74,7 @@ select
     cast(solved_at is not null as {{ dbt.type_boolean() }}) as is_solved,
     cast(is_post_purchase as {{ dbt.type_boolean() }}) as is_post_purchase,
     cast(last_order_date as date) as last_order_date,
-    cast(csat_rating as {{ dbt.type_string() }}) as csat_rating
+    cast(csat_rating as {{ dbt.type_string() }}) as csat_rating,
+    cast((select current_watermark from {{ ref('int_incremental__state') }}) as {{ dbt.type_timestamp() }})
+        as _processed_through
 from flagged
