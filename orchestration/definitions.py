@@ -13,6 +13,7 @@ from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
 from orchestration.assets.raw import raw_assets
 from orchestration.assets.serving import ServingTarget, serving_assets
 from orchestration.quality import quality_checks
+from orchestration.quality.asset_freshness import asset_freshness_checks, freshness_check_sensor
 from orchestration.resources import DuckDBWarehouse
 from orchestration.schedules import daily_build, new_landing_files
 from orchestration.sensors import alert_sensors
@@ -20,8 +21,9 @@ from orchestration.settings import Settings
 
 build_warehouse = define_asset_job(
     "build_warehouse",
-    selection=AssetSelection.all(),
-    description="Load every landing file, build all dbt models, fit CLV, run every check.",
+    # Freshness checks are judged between runs by their sensor: inside the run they would only say "just now".
+    selection=AssetSelection.all() - AssetSelection.checks(*asset_freshness_checks),
+    description="Load new landing files, build all dbt models, fit CLV, run every quality check, publish.",
 )
 
 
@@ -30,10 +32,10 @@ def make_definitions(settings: Settings) -> Definitions:
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     return Definitions(
         assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv, *serving_assets],
-        asset_checks=quality_checks,
+        asset_checks=[*quality_checks, *asset_freshness_checks],
         jobs=[build_warehouse],
         schedules=[daily_build],
-        sensors=[new_landing_files, *alert_sensors],
+        sensors=[new_landing_files, freshness_check_sensor, *alert_sensors],
         resources={
             "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
             # The dbt of this interpreter's environment, whether or not the venv is on PATH.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from dagster import (
@@ -39,6 +40,18 @@ def landing_files(landing_dir: Path) -> dict[str, str]:
     return found
 
 
+# Exports are named <family>_<period>.<ext>[.gz], the period a month (2025-01) or a day (2025-01-31).
+_PERIOD = re.compile(r"_(\d{4}-\d{2}(?:-\d{2})?)\.")
+
+
+def periods_touched(files: list[str]) -> str:
+    """The export periods a set of files covers, as `first..last` (or one period), for the run's tags."""
+    periods = sorted({m.group(1) for f in files if (m := _PERIOD.search(Path(f).name))})
+    if not periods:
+        return "unknown"
+    return periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"
+
+
 @sensor(
     job_name="build_warehouse",
     minimum_interval_seconds=60,
@@ -56,4 +69,6 @@ def new_landing_files(context: SensorEvaluationContext):
     run_key = hashlib.sha256("\n".join(f"{p}={current[p]}" for p in new).encode()).hexdigest()[:16]
     preview = ", ".join(new[:5]) + (f" and {len(new) - 5} more" if len(new) > 5 else "")
     context.log.info(f"{len(new)} new landing files: {preview}")
-    return RunRequest(run_key=run_key, tags={"landing/new_files": str(len(new))})
+    # The run processes every new file at once: a week delivered late is a one-run backfill of that range.
+    tags = {"landing/new_files": str(len(new)), "landing/periods": periods_touched(new)}
+    return RunRequest(run_key=run_key, tags=tags)

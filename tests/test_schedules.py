@@ -33,7 +33,14 @@ def test_sensor_runs_for_new_and_changed_files_only(tmp_path, monkeypatch):
     result, cursor = _tick(cursor)
     assert isinstance(result, RunRequest) and result.run_key != first_key
     assert result.tags["landing/new_files"] == "1"
+    assert result.tags["landing/periods"] == "2025-02"
 
     (orders / "orders_2025-02.jsonl").write_text('{"order_id": "o2"}\n{"order_id": "o3"}\n')
     result, cursor = _tick(cursor)
     assert isinstance(result, RunRequest), "a changed file is reported by a run (the loader then flags it)"
+
+    # A range of days delivered at once (a late week, a re-export) is one run over the whole range.
+    for day in ("2025-03-03", "2025-03-01", "2025-03-02"):
+        (orders / f"orders_{day}.jsonl").write_text('{"order_id": "%s"}\n' % day)
+    result, cursor = _tick(cursor)
+    assert result.tags == {"landing/new_files": "3", "landing/periods": "2025-03-01..2025-03-03"}
