@@ -31,14 +31,13 @@ def test_freshness_checks_cover_raw_marts_and_serving() -> None:
 
 
 def _evaluate(tmp_path, instance: DagsterInstance, now: dt.datetime) -> dict[str, bool]:
-    settings = Settings(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "serving", tmp_path / "reports")
+    settings = Settings(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out", tmp_path / "reports")
     job = define_asset_job("freshness_only", selection=AssetSelection.checks(*asset_freshness_checks))
     defs = Definitions.merge(make_definitions(settings), Definitions(jobs=[job]))
     with freeze_time(now):
         result = defs.resolve_job_def("freshness_only").execute_in_process(instance=instance)
     return {
-        e.asset_check_key.asset_key.to_user_string(): e.passed
-        for e in result.get_asset_check_evaluations()
+        e.asset_check_key.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()
     }
 
 

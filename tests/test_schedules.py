@@ -41,6 +41,6 @@ def test_sensor_runs_for_new_and_changed_files_only(tmp_path, monkeypatch):
 
     # A range of days delivered at once (a late week, a re-export) is one run over the whole range.
     for day in ("2025-03-03", "2025-03-01", "2025-03-02"):
-        (orders / f"orders_{day}.jsonl").write_text('{"order_id": "%s"}\n' % day)
+        (orders / f"orders_{day}.jsonl").write_text(f'{{"order_id": "{day}"}}\n')
     result, cursor = _tick(cursor)
     assert result.tags == {"landing/new_files": "3", "landing/periods": "2025-03-01..2025-03-03"}

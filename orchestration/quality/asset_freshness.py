@@ -11,8 +11,8 @@ import datetime as dt
 import os
 
 from dagster import (
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
     AssetKey,
     DefaultSensorStatus,
     SensorDefinition,
