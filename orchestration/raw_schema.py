@@ -13,7 +13,10 @@ files are loaded in name order. Files may be gzip-compressed
 
 from __future__ import annotations
 
+import calendar
+import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,26 @@ class RawTable:
         """Landing files of this table, plain or gzip-compressed (DuckDB's readers decompress .gz)."""
         base = f"{self.source}/{self.file_family}/{self.file_family}_*.{self.format}"
         return base, base + ".gz"
+
+
+_PERIOD = re.compile(r"_(\d{4})-(\d{2})(?:-(\d{2}))?\.")
+
+
+def export_period(file: str) -> str | None:
+    """The period label of a landing file named <family>_<period>.<ext>: a month (2024-03), a day
+    (2024-03-31), or None for any other label."""
+    found = _PERIOD.search(PurePosixPath(file).name)
+    return found.group(0)[1:-1] if found else None
+
+
+def export_period_days(file: str) -> int:
+    """Days a landing file's period covers (a month's length, 1 for a day or an unrecognised label), so
+    volumes of monthly history and daily deliveries compare per day."""
+    period = export_period(file)
+    if period is None or len(period) > 7:
+        return 1
+    year, month = map(int, period.split("-"))
+    return calendar.monthrange(year, month)[1]
 
 
 CHANNELS = ("organic", "paid_search", "social", "referral", "email", "partner")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 
 from dagster import (
@@ -17,7 +16,7 @@ from dagster import (
     sensor,
 )
 
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.raw_schema import RAW_TABLES, export_period
 from orchestration.settings import Settings
 
 daily_build = ScheduleDefinition(
@@ -40,13 +39,9 @@ def landing_files(landing_dir: Path) -> dict[str, str]:
     return found
 
 
-# Exports are named <family>_<period>.<ext>[.gz], the period a month (2025-01) or a day (2025-01-31).
-_PERIOD = re.compile(r"_(\d{4}-\d{2}(?:-\d{2})?)\.")
-
-
 def periods_touched(files: list[str]) -> str:
     """The export periods a set of files covers, as `first..last` (or one period), for the run's tags."""
-    periods = sorted({m.group(1) for f in files if (m := _PERIOD.search(Path(f).name))})
+    periods = sorted({p for f in files if (p := export_period(f))})
     if not periods:
         return "unknown"
     return periods[0] if len(periods) == 1 else f"{periods[0]}..{periods[-1]}"

@@ -95,9 +95,11 @@ ORDERS = next(t for t in RAW_TABLES if t.name == "shop_orders")
 
 
 def test_load_health_frame_hand_worked():
-    # Eight monthly files of ~100 rows; the pending file f8 has 10 rows (collapsed) and lost its discount
-    # column; f9 is pending too and normal. Averages are over the RECENT_FILES (6) files before each.
+    # Eight monthly files (2025-01..08) of ~100 rows; the pending file f8 (August) has 10 rows (collapsed),
+    # none with a discount; f9 (September) is pending too, normal in volume, but lost its discount column.
+    # Volumes compare rows per day covered, averaged over the RECENT_FILES (6) files before each.
     names = [f"orders/orders/orders_2025-0{i}.jsonl" for i in range(1, 10)]
+    days = [31, 28, 31, 30, 31, 30, 31, 31, 30]
     rows = [100, 100, 100, 100, 100, 100, 100, 10, 120]
     current = pd.DataFrame({"file": names, "status": "loaded", "rows_in_file": rows})
     pending = pd.DataFrame(
@@ -111,7 +113,7 @@ def test_load_health_frame_hand_worked():
         }
     )
     counts = {c.name: rows for c in ORDERS.columns}
-    counts["discount_total"] = [90, 90, 90, 90, 90, 90, 90, 0, 100]
+    counts["discount_total"] = [90, 90, 90, 90, 90, 90, 90, 0, 0]
     profiles = pd.DataFrame(
         {"file": names, "raw_rows": [100] * 7 + [8, 120], "repeated_rows": [0] * 8 + [12], **counts}
     )
@@ -121,14 +123,47 @@ def test_load_health_frame_hand_worked():
     frame = load_health_frame(current, pending, profiles, quarantine, ORDERS).set_index("file")
     f8, f9 = frame.loc[names[7]], frame.loc[names[8]]
     assert f8["quarantined_share"] == pytest.approx(0.2)
-    assert f8["rows_vs_recent"] == pytest.approx(10 / 100)
-    assert f8["emptied_columns"] == "discount_total" and f8["emptied_column_count"] == 1
+    # f8: 10 rows over 31 days against February..July (100 rows each over 28, 31, 30, 31, 30, 31 days).
+    feb_to_jul = sum(100 / d for d in days[1:7]) / 6
+    assert f8["rows_vs_recent"] == pytest.approx((10 / 31) / feb_to_jul)
+    # 8 rows at the earlier 90% fill rate should hold 7.2 discounts: too few to call zero an emptied column.
+    assert f8["emptied_column_count"] == 0
     assert f8["ledger_vs_raw_rows"] == 0 and f8["ledger_vs_quarantine_rows"] == 0
     assert f8["top_quarantine_reason"] == "order_id: required value is missing"
-    # f9: previous six files are f3..f8 = 100*5 + 10 -> mean 85.
-    assert f9["rows_vs_recent"] == pytest.approx(120 / 85)
-    assert f9["emptied_column_count"] == 0 and f9["quarantined_share"] == 0
+    # f9: previous six files are March..August, August with 10 rows.
+    mar_to_aug = (100 / 31 + 100 / 30 + 100 / 31 + 100 / 30 + 100 / 31 + 10 / 31) / 6
+    assert f9["rows_vs_recent"] == pytest.approx((120 / 30) / mar_to_aug)
+    # f9: 120 rows at March..August's fill rate (450 of 508 rows) should hold 106 discounts and hold none.
+    assert f9["emptied_columns"] == "discount_total" and f9["emptied_column_count"] == 1
+    assert f9["quarantined_share"] == 0
     assert f9["repeated_row_share"] == pytest.approx(12 / 120) and f8["repeated_row_share"] == 0
+
+
+def test_load_health_frame_daily_file_after_monthly_history():
+    # Daily deliveries after monthly exports: 3 rows on 2025-07-01 against 93 rows per 31-day month is the
+    # normal volume (3 a day), and no discount in 3 rows is chance (2.7 expected), not an emptied column.
+    names = [f"orders/orders/orders_2025-0{i}.jsonl" for i in (1, 3, 5)] + [
+        "orders/orders/orders_2025-07-01.jsonl"
+    ]
+    rows = [93, 93, 93, 3]
+    current = pd.DataFrame({"file": names, "status": "loaded", "rows_in_file": rows})
+    pending = pd.DataFrame(
+        {
+            "file": names[3:],
+            "status": "loaded",
+            "message": None,
+            "rows_in_file": [3],
+            "rows_accepted": [3],
+            "rows_quarantined": [0],
+        }
+    )
+    counts = {c.name: rows for c in ORDERS.columns}
+    counts["discount_total"] = [84, 84, 84, 0]
+    profiles = pd.DataFrame({"file": names, "raw_rows": rows, "repeated_rows": [0] * 4, **counts})
+    quarantine = pd.DataFrame(columns=["file", "rows", "top_reason"])
+    day = load_health_frame(current, pending, profiles, quarantine, ORDERS).set_index("file").loc[names[3]]
+    assert day["rows_vs_recent"] == pytest.approx(3 / (93 / 31))
+    assert day["emptied_column_count"] == 0
 
 
 def _summary_rows(con: duckdb.DuckDBPyConnection, retention: float) -> None:

@@ -19,12 +19,13 @@ from orchestration.quality.suites import record_key
 from orchestration.quality.thresholds import (
     FILLED_BEFORE_SHARE,
     MAX_VALIDATED_ROWS,
+    MIN_EXPECTED_FILLED,
     MIN_RECENT_ROWS,
     MIN_ROWS_FOR_SHARES,
     RECENT_FILES,
     VOLUME_EXEMPT_TABLES,
 )
-from orchestration.raw_schema import RawTable
+from orchestration.raw_schema import RawTable, export_period_days
 
 HOLDS_ROWS = ("loaded", "changed_after_load")
 
@@ -154,8 +155,8 @@ def load_health_frame(
     quarantine: pd.DataFrame,
     table: RawTable,
 ) -> pd.DataFrame:
-    """One row per pending file: ledger vs raw vs quarantine, quarantine share, volume against the
-    RECENT_FILES files before it (by name), and the columns that were filled before but are empty now."""
+    """One row per pending file: ledger vs raw vs quarantine, quarantine share, volume per day covered
+    against the RECENT_FILES files before it (by name), and the columns filled before but empty now."""
     held = current[current["status"].isin(HOLDS_ROWS)].sort_values("file").reset_index(drop=True)
     profiles = profiles.set_index("file")
     quarantine = quarantine.set_index("file")
@@ -164,16 +165,21 @@ def load_health_frame(
     for f in pending.itertuples(index=False):
         before = held[held["file"] < f.file].tail(RECENT_FILES)
         periodic = table.name not in VOLUME_EXEMPT_TABLES
-        recent = before["rows_in_file"].mean() if len(before) and periodic else None
-        if recent is not None and recent < MIN_RECENT_ROWS:
-            recent = None
+        recent = None
+        if len(before) and periodic and before["rows_in_file"].mean() >= MIN_RECENT_ROWS:
+            recent = (before["rows_in_file"] / before["file"].map(export_period_days)).mean()
         emptied = []
         if f.file in profiles.index and len(before) and before["rows_in_file"].mean() >= MIN_RECENT_ROWS:
             prior = profiles.reindex(before["file"]).dropna(how="all")
             prior_rows = prior["raw_rows"].sum()
             now = profiles.loc[f.file]
             for c in columns:
-                if prior_rows and prior[c].sum() / prior_rows >= FILLED_BEFORE_SHARE and now[c] == 0:
+                share = prior[c].sum() / prior_rows if prior_rows else 0
+                if (
+                    share >= FILLED_BEFORE_SHARE
+                    and now["raw_rows"] * share >= MIN_EXPECTED_FILLED
+                    and now[c] == 0
+                ):
                     emptied.append(c)
         in_file = f.rows_in_file if pd.notna(f.rows_in_file) else None
         rows.append(
@@ -195,7 +201,11 @@ def load_health_frame(
                     if in_file is not None
                     else None
                 ),
-                "rows_vs_recent": (in_file / recent) if (in_file is not None and recent) else None,
+                "rows_vs_recent": (
+                    (in_file / export_period_days(f.file)) / recent
+                    if (in_file is not None and recent)
+                    else None
+                ),
                 "top_quarantine_reason": quarantine["top_reason"].get(f.file, "") if len(quarantine) else "",
                 "repeated_row_share": (
                     profiles["repeated_rows"].get(f.file, 0) / profiles["raw_rows"].get(f.file, 1)

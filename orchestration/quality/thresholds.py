@@ -9,7 +9,8 @@ MAX_QUARANTINED_SHARE = 0.05
 MIN_DISTINCT_KEY_SHARE = 0.95
 # Amounts that contradict each other in a record (a discount above the subtotal): at most 1% of a file.
 MIN_CONSISTENT_SHARE = 0.99
-# Volume: rows of a new file against the average of the files before it (same table, by file name).
+# Volume: rows per day of a new file against the average of the files before it (same table, by file name;
+# per day covered, so a daily delivery compares with monthly history).
 RECENT_FILES = 6  # about half a year of monthly exports
 MIN_ROWS_VS_RECENT = 0.2  # below: a truncated/collapsed export, blocks (ERROR)
 MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
@@ -23,6 +24,9 @@ MIN_ROWS_FOR_SHARES = 10
 # Not periodic exports, so their file sizes say nothing: the catalogue arrives as a full file then
 # deltas, NPS as survey waves of any size.
 VOLUME_EXEMPT_TABLES = ("shop_products", "support_nps")
+# A column emptied in a small file can be chance (no promo code in a day's ten orders): the rule judges a
+# column only when the file should hold at least this many values of it at the earlier fill rate.
+MIN_EXPECTED_FILLED = 20
 # A column counts as "filled before" when at least half of the earlier files' rows had a value.
 FILLED_BEFORE_SHARE = 0.5
 # Money totals compared across layers may differ by float rounding only.
