@@ -165,12 +165,12 @@ def raw_load_suite() -> ExpectationSuite:
             "rows_vs_recent",
             MIN_ROWS_VS_RECENT,
             None,
-            f"a file holds at least {MIN_ROWS_VS_RECENT:.0%} of the average rows of the files before it "
-            "(a collapsed export)",
+            f"a file holds at least {MIN_ROWS_VS_RECENT:.0%} of the average rows per day of the files before "
+            "it (a collapsed export)",
         ),
         _e(
             gxe.ExpectColumnValuesToBeBetween,
-            f"a file holds at most {MAX_ROWS_VS_RECENT:g}x the average rows of the files before it",
+            f"a file holds at most {MAX_ROWS_VS_RECENT:g}x the average rows per day of the files before it",
             WARNING,
             column="rows_vs_recent",
             max_value=MAX_ROWS_VS_RECENT,

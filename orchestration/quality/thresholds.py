@@ -18,9 +18,11 @@ MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
 # day, a hand-made fixture): the volume and emptied-column rules only judge files whose recent files
 # average at least this many rows.
 MIN_RECENT_ROWS = 50
-# In a file of fewer rows, one repeated or quarantined record is already a double-digit share: the share
-# rules judge files of at least this many rows (smaller files are still counted, quarantined, reconciled).
-MIN_ROWS_FOR_SHARES = 10
+# The share rules judge files of at least this many rows. Real exports carry a few bad or repeated records
+# (1-2%): in a day's file of 16 order lines one bad record is already 6%. From 100 rows on, 5% means five
+# or more bad records, which is an export problem, not chance. Smaller files are still counted,
+# quarantined and reconciled.
+MIN_ROWS_FOR_SHARES = 100
 # Not periodic exports, so their file sizes say nothing: the catalogue arrives as a full file then
 # deltas, NPS as survey waves of any size.
 VOLUME_EXEMPT_TABLES = ("shop_products", "support_nps")
