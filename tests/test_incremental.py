@@ -75,6 +75,11 @@ def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
             str(DBT_PROJECT_DIR),
+            # Its own target directory: the project's target/manifest.json is what other tests' runs load.
+            "--target-path",
+            str(db.parent / "dbt_target"),
+            "--log-path",
+            str(db.parent / "dbt_target"),
             "--exclude",
             "tag:clv_scored+",
             "--vars",
