@@ -54,14 +54,20 @@ def build_through_dagster(settings: Settings):
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """The sample warehouse, built once per test session through the Dagster job."""
+def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, object]]:
+    """The sample warehouse, built once per test session through the Dagster job: (settings, run result)."""
     settings = settings_under(tmp_path_factory.mktemp("sample_warehouse"))
     previous = export_settings(settings)
     try:
         result = build_through_dagster(settings)
         failures = [e.message for e in result.all_events if e.is_step_failure]
         assert result.success, f"sample build failed: {failures}"
-        yield settings
+        yield settings, result
     finally:
         restore_env(previous)
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(sample_build: tuple[Settings, object]) -> Settings:
+    """The sample warehouse built by `sample_build`, for tests that read marts."""
+    return sample_build[0]

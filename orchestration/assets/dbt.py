@@ -21,6 +21,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.assets.dbt_row_counts import with_row_counts
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import DBT_PROJECT_DIR
 
@@ -53,6 +54,8 @@ class DbtBuildConfig(Config):
     """Run-time dbt vars; as_of_date None means the latest event in the data (DOMAIN.md)."""
 
     as_of_date: str | None = None
+    # Rebuild the incremental facts from all raw rows (DECISIONS.md, Incremental processing).
+    full_refresh: bool = False
 
 
 def _build(
@@ -63,7 +66,9 @@ def _build(
     args = ["build"]
     if config.as_of_date:
         args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
-    yield from dbt.cli(args, context=context).stream()
+    if config.full_refresh:
+        args.append("--full-refresh")
+    yield from with_row_counts(dbt.cli(args, context=context).stream(), dbt_project.manifest_path, warehouse)
 
 
 translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

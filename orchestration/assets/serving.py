@@ -45,6 +45,7 @@ def mart_keys(manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json"
     group_name="serving",
     deps=mart_keys(),
     kinds={"duckdb", "parquet"},
+    owners=["team:data-platform"],
     description="Marts copied (PII masked) to a new read-only serving build and swapped in atomically; "
     "the visual report and dbt docs regenerated. BI reads <serving_dir>/current only.",
 )
