@@ -28,7 +28,7 @@ STAGES = [
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px 40px;color:#111827}
-h1{font-size:24px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 2px}
+h1{font-size:24px;margin:0 0 4px} h2{font-size:18px;margin:28px 0 2px} h3.what{margin-top:20px}
 .meta{color:#6b7280;font-size:13px} .what{color:#374151;font-size:13px;margin:2px 0 8px;max-width:1100px}
 section{border-top:1px solid #e5e7eb;margin-top:12px} .empty{color:#9ca3af;font-style:italic}
 .legend{font-size:12px;color:#374151;margin:4px 0} .legend span{margin-right:14px;white-space:nowrap}
