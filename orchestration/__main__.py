@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
         "--landing", type=Path, help="landing directory (default: RW_LANDING_DIR or the sample)"
     )
     build.add_argument("--duckdb", type=Path, help="build database path (default: RW_DUCKDB_PATH)")
+    build.add_argument(
+        "--full-refresh", action="store_true", help="rebuild the incremental facts from every raw row"
+    )
     args = parser.parse_args(argv)
 
     # Settings are read from the environment when the definitions load, so flags become env vars first.
@@ -30,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     from orchestration.summary import render
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    dbt_config = {"config": {"full_refresh": True}} if args.full_refresh else {}
+    run_config = {"ops": {op: dbt_config for op in ("dbt_before_clv", "dbt_after_clv")}} if dbt_config else {}
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
-        instance=instance, raise_on_error=False
+        run_config=run_config, instance=instance, raise_on_error=False
     )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
