@@ -2,9 +2,9 @@
 
 The generator writes one file per source family per month. To measure a daily increment, the last month's
 files are split in two at the first record stamped on the window's last day (files are in export order, and
-nothing stamped on that day can have been exported earlier): `<family>_<day before>` holds the month up to
-then and goes into the landing directory for the full build; `<family>_<last day>` is held back in
-`next_day/` and added for the incremental run. Everything else is hard-linked, not copied.
+nothing stamped on that day can have been exported earlier): `<family>_<month>` keeps the month up to then
+and goes into the landing directory for the full build; `<family>_<last day>` is held back in `next_day/`
+and added for the incremental run. Everything else is hard-linked, not copied.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from orchestration.raw_schema import RAW_TABLES
@@ -105,7 +105,6 @@ def stage_landing(data_dir: Path, landing: Path, next_day: Path, last_day: date)
         if d.exists():
             shutil.rmtree(d)
     month = last_day.strftime("%Y-%m")
-    before = (last_day - timedelta(days=1)).isoformat()
     source_root = data_dir / "landing"
     for table in {(t.source, t.file_family, t.format) for t in RAW_TABLES}:
         source, family, fmt = table
@@ -119,7 +118,9 @@ def stage_landing(data_dir: Path, landing: Path, next_day: Path, last_day: date)
                 continue
             head, body_a, body_b = _split_file(path, fmt, stamp, last_day)
             suffix = path.name[len(f"{family}_{month}") :]
-            _write(landing / rel.parent / f"{family}_{before}{suffix}", head, body_a)
+            # Month-to-date keeps the month's label (the quality checks judge volume per day the label
+            # covers); the held-back day is labelled as that day.
+            _write(landing / rel.parent / f"{family}_{month}{suffix}", head, body_a)
             if body_b:
                 _write(next_day / rel.parent / f"{family}_{last_day.isoformat()}{suffix}", head, body_b)
 
