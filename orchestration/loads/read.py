@@ -209,17 +209,25 @@ def _sibling_unnest_keys(table: RawTable) -> set[str]:
     }
 
 
-def _parse(text: str, structure: str) -> str:
-    """Columns of one JSON value parsed twice: `_keys` (null: not valid JSON; [] for a non-object), `_v`
-    (every known field as text) and `_problem`. A value that is not an object is not a record."""
-    return f"""_keys, try(from_json({text}, {structure})) as _v, case
-            when _keys is null then 'not valid JSON (a truncated or malformed line)'
-            when len(_keys) = 0 and json_type({text}) is distinct from 'OBJECT' then 'not a JSON object'
-        end as _problem"""
+def _parsed(text: str, structure: str, source: str) -> str:
+    """`source` (with JSON text `text`) plus `_v`, every known field as text, and `_problem`: a value that
+    does not parse or is no object is not a record. One parse: a valid value is an object exactly when it
+    starts with {."""
+    chars, white = f"cast({text} as varchar)", "' ' || chr(9) || chr(13)"
+    trimmed = (
+        f"case when left({chars}, 1) in (' ', chr(9), chr(13)) then ltrim({chars}, {white}) else {chars} end"
+    )
+    first = f"left({trimmed}, 1)"
+    return f"""select *, case
+            when _v is null then case when json_valid({text}) then 'not a JSON object'
+                else 'not valid JSON (a truncated or malformed line)' end
+            when {first} <> '{{' then 'not a JSON object'
+        end as _problem
+        from (select *, try(from_json({text}, {structure})) as _v from ({source}))"""
 
 
 def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path, structure: str) -> None:
-    """`_rw_lines`: every non-blank line with its number, keys, known fields and problem (see `_parse`)."""
+    """`_rw_lines`: every non-blank line with its number, known fields and problem (see `_parsed`)."""
     _read_with_rejects(
         con,
         path,
@@ -228,20 +236,18 @@ def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path, structure: str)
     )
     con.execute(
         f"""create or replace temp table _rw_lines as
-        select _line, line, {_parse("line", structure)}
-        from (select _line, line, try(json_keys(line)) as _keys from {_number_lines(con, first_line=1)}
-              where not {_BLANK})
+        {_parsed("line", structure, f"select * from {_number_lines(con, first_line=1)} where not {_BLANK}")}
         union all by name
         select line as _line, record as line, reason as _problem from _rw_bad"""
     )
 
 
-def _keys(con: duckdb.DuckDBPyConnection, rows: str) -> tuple[set[str], bool]:
-    """Distinct keys of the records of `rows` (a table with `_keys` and `_problem`), and whether any."""
+def _keys(con: duckdb.DuckDBPyConnection, rows: str, text: str) -> tuple[set[str], bool]:
+    """Distinct keys of the records of `rows` (JSON text `text`, `_problem` null), and whether any."""
     has_objects, keys = con.execute(
         f"""select (select count(*) > 0 from {rows} where _problem is null),
             (select coalesce(list(distinct k), []) from (
-                select unnest(_keys) as k from {rows} where _problem is null))"""
+                select unnest(json_keys({text})) as k from {rows} where _problem is null))"""
     ).fetchall()[0]
     return set(keys), bool(has_objects)
 
@@ -253,7 +259,7 @@ def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tables: list[RawTabl
     nested = [t for t in tables if t.unnest]
     paths = [_field_path(c) for t in flat for c in t.columns] + [[t.parent_key] for t in nested]
     _read_json_lines(con, path, _structure(paths, [t.unnest for t in nested]))
-    keys, has_objects = _keys(con, "_rw_lines")
+    keys, has_objects = _keys(con, "_rw_lines", "line")
     staged = {}
     for table in flat:
         known = _top_keys(table.columns) | _sibling_unnest_keys(table)
@@ -293,15 +299,14 @@ def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged
     """One row per element of the record's `table.unnest` array (from `_rw_lines`), with the parent's key."""
     array = _field("_v", [table.unnest])
     item_columns = [c for c in table.columns if c.name != table.parent_key]
+    unnested = f"""select _line, {_field("_v", [table.parent_key])} as _parent,
+            unnest(from_json({array}, '["JSON"]')) as item
+        from _rw_lines where _problem is null and json_type({array}) = 'ARRAY'"""
     con.execute(
         f"""create or replace temp table _rw_items as
-        select _line, _parent, item, {_parse("item", _structure(_field_path(c) for c in item_columns))}
-        from (select *, json_keys(item) as _keys from (
-            select _line, {_field("_v", [table.parent_key])} as _parent,
-                unnest(from_json({array}, '["JSON"]')) as item
-            from _rw_lines where _problem is null and json_type({array}) = 'ARRAY'))"""
+        {_parsed("item", _structure(_field_path(c) for c in item_columns), unnested)}"""
     )
-    keys, has_objects = _keys(con, "_rw_items")
+    keys, has_objects = _keys(con, "_rw_items", "item")
     staged = _staged_json(table, keys, _top_keys(table.columns), has_objects)
     if has_objects and not con.execute("select count(_parent) > 0 from _rw_items").fetchall()[0][0]:
         staged.missing_required.append(table.parent_key)
