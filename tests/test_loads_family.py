@@ -9,9 +9,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, materialize
 
+from orchestration.assets.raw import raw_assets
 from orchestration.loads import load_table, load_tables
 from orchestration.raw_schema import RAW_TABLES_BY_NAME
+from orchestration.resources import DuckDBWarehouse
 
 ORDERS = "orders/orders/orders_2024-01.jsonl"
 FAMILY = [RAW_TABLES_BY_NAME["shop_orders"], RAW_TABLES_BY_NAME["shop_order_lines"]]
@@ -154,3 +157,21 @@ def test_tables_of_different_files_are_not_loaded_together(landing, con):
     landing.mkdir()
     with pytest.raises(ValueError, match="not loaded from the same files"):
         load_tables(con, [FAMILY[0], RAW_TABLES_BY_NAME["shop_refunds"]], landing)
+
+
+def test_the_orders_asset_can_load_one_of_its_tables_alone(landing, tmp_path):
+    put(landing, ORDERS, order("o1", 2) + "\n")
+    [asset] = [a for a in raw_assets if AssetKey(["raw", "shop_order_lines"]) in a.keys]
+    result = materialize(
+        [asset],
+        selection=[AssetKey(["raw", "shop_order_lines"])],
+        resources={"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))},
+        run_config={"ops": {asset.op.name: {"config": {"landing_dir": str(landing)}}}},
+    )
+    assert [m.asset_key.path[-1] for m in result.asset_materializations_for_node(asset.op.name)] == [
+        "shop_order_lines"
+    ]
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        assert con.execute("select table_name, rows_accepted from raw._load_ledger").fetchall() == [
+            ("shop_order_lines", 2)
+        ]

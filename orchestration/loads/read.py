@@ -8,10 +8,10 @@ per table column found in the file and per column new in the export.
 
 Both formats are read by DuckDB's CSV reader with `store_rejects`: CSV with the fixed RFC 4180 dialect
 (`,` `"`), JSON lines as one text field per line (a field separator that cannot occur in valid JSON and
-no quoting). The reader drops rejected records from its output and keeps order, so the line of an
-accepted record is recovered from its ordinal and the lines taken by rejected records and, in CSV, blank
-lines (`_number_lines`). Line numbers are the file's (the header is line 1), except that the CSV reader
-counts a quoted value spanning lines as one line.
+no quoting; one read of a JSON lines file stages every table it feeds). The reader drops rejected
+records from its output and keeps order, so the line of an accepted record is recovered from its ordinal
+and the lines taken by rejected records and, in CSV, blank lines (`_number_lines`). Line numbers are the
+file's (the header is line 1), except that the CSV reader counts a quoted value spanning lines as one line.
 """
 
 from __future__ import annotations
@@ -167,8 +167,9 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> St
 
 # ---------------------------------------------------------------------------------------------- JSON lines
 # A JSON line is parsed twice whatever the number of tables it feeds (orders feed shop_orders and
-# shop_order_lines): once for its keys (validity, new fields), once into a struct of every known field as
-# text. Each parse of the whole line costs about as much as reading it; everything after is on small values.
+# shop_order_lines): once into a struct of every known field as text (`_rw_lines._v`: validity, values,
+# the nested array) and once for the distinct keys (new fields). Parsing a whole line costs about as much
+# as reading it, so each table's rows come from `_rw_lines` and never parse the line again.
 def _json_path(key: str) -> str:
     return literal('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
