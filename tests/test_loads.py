@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from orchestration.assets.raw import raw_asset
+from orchestration.assets.raw import raw_assets
 from orchestration.loads import load_table
 from orchestration.raw_schema import RAW_TABLES, RAW_TABLES_BY_NAME
 from orchestration.resources import DuckDBWarehouse
@@ -442,7 +442,9 @@ def test_the_asset_loads_good_files_then_fails_naming_the_rejected_file(landing,
         f"{CONTACTS_HEADER}\nc2,b@x.com,Bo,smb,organic,true,2024-02-01,2024-02-01\n",
     )
     write(landing, ORDERS, order("o1") + "\n{broken\n")
-    assets = [raw_asset(RAW_TABLES_BY_NAME[name]) for name in ("crm_contacts", "shop_orders")]
+    assets = [
+        a for a in raw_assets if a.op.name in ("raw__crm_contacts", "raw__shop_orders_and_shop_order_lines")
+    ]
     result = materialize(
         assets,
         resources={"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))},
@@ -450,21 +452,28 @@ def test_the_asset_loads_good_files_then_fails_naming_the_rejected_file(landing,
         raise_on_error=False,
     )
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
+    [failure] = [e for e in result.all_events if e.is_step_failure]
     assert failure.step_key == "raw__crm_contacts"
     assert f"{CONTACTS}: required column email missing from the header" in str(
         failure.event_specific_data.error.message
     )
-    [orders] = result.asset_materializations_for_node("raw__shop_orders")
-    meta = {k: v.value for k, v in orders.metadata.items()}
-    assert (
-        meta["files_loaded"],
-        meta["rows_accepted"],
-        meta["rows_quarantined"],
-        meta["dagster/row_count"],
-    ) == (1, 1, 1, 1)
+    # A rejected file is not retried within the run: the same bytes would be rejected again.
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    # One step loads both tables of the orders files, each reported as its own asset.
+    done = result.asset_materializations_for_node("raw__shop_orders_and_shop_order_lines")
+    meta = {m.asset_key.path[-1]: {k: v.value for k, v in m.metadata.items()} for m in done}
+    counts = ("files_loaded", "rows_accepted", "rows_quarantined", "dagster/row_count")
+    assert [meta["shop_orders"][k] for k in counts] == [1, 1, 1, 1]
+    assert [meta["shop_order_lines"][k] for k in counts] == [1, 1, 1, 1]
     with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
         assert rows(con, "select contact_id from raw.crm_contacts") == [("c2",)]
+        # The orders file was read once for both tables: one transaction, one ledger row per table.
+        assert rows(
+            con, "select table_name, status from raw._load_ledger where file = ? order by 1", [ORDERS]
+        ) == [
+            ("shop_order_lines", "loaded"),
+            ("shop_orders", "loaded"),
+        ]
 
 
 def test_the_whole_sample_reconciles_file_by_file(built_warehouse):

@@ -22,26 +22,34 @@ class LedgerEntry:
     loaded_at: object
 
 
-def latest(con: duckdb.DuckDBPyConnection, table_name: str, file: str) -> LedgerEntry | None:
-    """The last thing recorded for this path (its current state)."""
-    row = con.execute(
-        "select file, sha256, status, message, loaded_at from raw._load_ledger "
-        "where table_name = ? and file = ? order by loaded_at desc limit 1",
-        [table_name, file],
-    ).fetchall()
-    return LedgerEntry(*row[0]) if row else None
+class TableLedger:
+    """The current entry of every file of one table, read once per load instead of twice per file."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, table_name: str) -> None:
+        rows = con.execute(
+            "select file, sha256, status, message, loaded_at from raw._load_ledger where table_name = ? "
+            "qualify row_number() over (partition by file order by loaded_at desc) = 1",
+            [table_name],
+        ).fetchall()
+        self.table_name = table_name
+        self.entries = {row[0]: LedgerEntry(*row) for row in rows}
 
-def holder_of_content(con: duckdb.DuckDBPyConnection, table_name: str, sha256: str, file: str) -> str | None:
-    """Another path whose rows, loaded from exactly these bytes, are in the table."""
-    row = con.execute(
-        """select file from (
-            select file, sha256, status, row_number() over (partition by file order by loaded_at desc) as nth
-            from raw._load_ledger where table_name = ?
-        ) where nth = 1 and sha256 = ? and file <> ? and status in (?, ?) order by file limit 1""",
-        [table_name, sha256, file, *HOLDS_ROWS],
-    ).fetchall()
-    return row[0][0] if row else None
+    def latest(self, file: str) -> LedgerEntry | None:
+        """The last thing recorded for this path (its current state)."""
+        return self.entries.get(file)
+
+    def holder_of_content(self, sha256: str, file: str) -> str | None:
+        """Another path whose rows, loaded from exactly these bytes, are in the table."""
+        holders = (
+            e.file
+            for e in self.entries.values()
+            if e.sha256 == sha256 and e.file != file and e.status in HOLDS_ROWS
+        )
+        return min(holders, default=None)
+
+    def note(self, entry: LedgerEntry) -> None:
+        """What a committed file load recorded, for the files after it in the same load."""
+        self.entries[entry.file] = entry
 
 
 def record(

@@ -1,9 +1,10 @@
-"""Load one landing file into one raw table, all or nothing.
+"""Load one landing file into its raw tables (one, or several for a JSON lines file), all or nothing.
 
-Everything a file changes (its rows, its quarantined rows, its ledger row, new columns) is written in one
-transaction, so a crash leaves either the whole file or no trace of it and a rerun completes the load.
+Everything a file changes (its rows in every table it feeds, its quarantined rows, its ledger rows, new
+columns) is written in one transaction, so a crash leaves either the whole file or no trace of it and a
+rerun completes the load. The file is read and parsed once, however many tables it feeds.
 
-What happens to a file, by its path and checksum against the ledger:
+What happens to a file in each table, by its path and checksum against that table's ledger:
 - path and checksum already recorded: skipped (nothing written), except a rejected file, which is read
   again (the cause may have been transient) and recorded again only if the outcome changed;
 - new path, but the same bytes already loaded under another path: recorded `skipped_duplicate_content`;
@@ -20,6 +21,7 @@ What happens to a file, by its path and checksum against the ledger:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -40,6 +42,7 @@ TEMP_TABLES = (
     "_rw_rejects",
     "_rw_reject_scans",
     "_rw_lines",
+    "_rw_values",
     "_rw_items",
     CHECKED,
 )
@@ -56,57 +59,107 @@ class FileReport:
     new_columns: list[str] = field(default_factory=list)
 
 
-def load_file(con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, path: Path) -> FileReport:
+@dataclass
+class _Target:
+    """One table fed by the file being loaded, with that table's ledger and what it held of the file."""
+
+    table: RawTable
+    ledger: ledger.TableLedger
+    prior: ledger.LedgerEntry | None
+
+    @property
+    def replaces_rows(self) -> bool:
+        return self.prior is not None and self.prior.status in ledger.HOLDS_ROWS
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[tuple[RawTable, ledger.TableLedger]],
+    landing_dir: Path,
+    path: Path,
+) -> dict[str, FileReport]:
+    """Load `path` into every table of `tables` (each with its ledger) that does not hold it yet."""
     file = relative_name(landing_dir, path)
     sha256, size = sha256_of(path)
-    prior = ledger.latest(con, table.name, file)
-    if prior and prior.sha256 == sha256 and prior.status != ledger.REJECTED:
-        return FileReport(file, ALREADY_LOADED, message=f"{prior.status} at {prior.loaded_at}")
+    reports: dict[str, FileReport] = {}
+    targets = []
+    for table, table_ledger in tables:
+        prior = table_ledger.latest(file)
+        if prior and prior.sha256 == sha256 and prior.status != ledger.REJECTED:
+            message = f"{prior.status} at {prior.loaded_at}"
+            reports[table.name] = FileReport(file, ALREADY_LOADED, message=message)
+        else:
+            targets.append(_Target(table, table_ledger, prior))
+    if not targets:
+        return reports
+    duplicates = {}
+    for t in targets:
+        holder = None if t.replaces_rows else t.ledger.holder_of_content(sha256, file)
+        if holder:
+            duplicates[t.table.name] = f"{file}: same content as {holder}, which is already loaded"
+    to_read = [t for t in targets if t.table.name not in duplicates]
 
     con.begin()
     try:
-        report = _load(con, table, path, file, sha256, size, prior)
+        _record_duplicates(con, targets, file, sha256, size, duplicates, reports)
+        if to_read:
+            reports.update(_load(con, to_read, path, file, sha256, size))
         con.commit()
-        return report
     except (duckdb.Error, OSError, UnicodeError) as exc:
         con.rollback()
-        message = f"{file}: could not be read as {table.name}: {_short(str(exc))}"
+        names = " and ".join(t.table.name for t in to_read)
+        message = f"{file}: could not be read as {names}: {_short(str(exc))}"
+        con.begin()
+        _record_duplicates(con, targets, file, sha256, size, duplicates, reports)
+        for t in to_read:
+            if t.replaces_rows:
+                _remove_rows(con, t.table, file)
+            _record_rejection(con, t, file, sha256, size, message)
+            reports[t.table.name] = FileReport(file, ledger.REJECTED, message=message)
+        con.commit()
     except BaseException:
         con.rollback()
         raise
-    con.begin()
-    if prior is not None and prior.status in ledger.HOLDS_ROWS:
-        _remove_rows(con, table, file)
-    _record_rejection(con, table, file, sha256, size, prior, message)
-    con.commit()
-    return FileReport(file, ledger.REJECTED, message=message)
+    now = datetime.now(UTC)
+    for t in targets:
+        report = reports[t.table.name]
+        t.ledger.note(ledger.LedgerEntry(file, sha256, report.status, report.message or None, now))
+    return reports
+
+
+def _record_duplicates(con, targets, file, sha256, size, duplicates, reports) -> None:
+    for t in targets:
+        if t.table.name in duplicates:
+            message = duplicates[t.table.name]
+            ledger.record(con, t.table.name, file, sha256, size, ledger.DUPLICATE, message)
+            reports[t.table.name] = FileReport(file, ledger.DUPLICATE, message=message)
 
 
 def _load(
+    con: duckdb.DuckDBPyConnection, targets: list[_Target], path: Path, file: str, sha256: str, size: int
+) -> dict[str, FileReport]:
+    replaced = {t.table.name: _remove_rows(con, t.table, file) for t in targets if t.replaces_rows}
+    staged = stage(con, path, [t.table for t in targets])
+    reports = {}
+    for t in targets:
+        name = t.table.name
+        reports[name] = _load_table(con, t, staged[name], file, (sha256, size), replaced.get(name))
+    return reports
+
+
+def _load_table(
     con: duckdb.DuckDBPyConnection,
-    table: RawTable,
-    path: Path,
+    target: _Target,
+    staged: Staged,
     file: str,
-    sha256: str,
-    size: int,
-    prior: ledger.LedgerEntry | None,
+    checksum: tuple[str, int],
+    replaced: int | None,
 ) -> FileReport:
-    replaces_rows = prior is not None and prior.status in ledger.HOLDS_ROWS
-    if not replaces_rows:
-        holder = ledger.holder_of_content(con, table.name, sha256, file)
-        if holder:
-            message = f"{file}: same content as {holder}, which is already loaded"
-            ledger.record(con, table.name, file, sha256, size, ledger.DUPLICATE, message)
-            return FileReport(file, ledger.DUPLICATE, message=message)
-
-    replaced = 0
-    if replaces_rows:
-        replaced = _remove_rows(con, table, file)
-
-    staged = stage(con, path, table)
+    """Check and insert one table's staged rows; `replaced` = the earlier rows deleted (a changed file)."""
+    (sha256, size), table, prior = checksum, target.table, target.prior
     problem = _file_problem(table, file, staged)
     if problem:
-        _record_rejection(con, table, file, sha256, size, prior, problem)
+        _record_rejection(con, target, file, sha256, size, problem)
         return FileReport(file, ledger.REJECTED, message=problem)
 
     new_columns = []
@@ -126,7 +179,7 @@ def _load(
     if new_columns:
         notes.append(f"new columns added as text: {', '.join(new_columns)}")
     status = ledger.LOADED
-    if replaces_rows:
+    if replaced is not None:
         status = ledger.CHANGED
         notes.insert(
             0,
@@ -167,15 +220,10 @@ def _file_problem(table: RawTable, file: str, staged: Staged) -> str | None:
 
 
 def _record_rejection(
-    con: duckdb.DuckDBPyConnection,
-    table: RawTable,
-    file: str,
-    sha256: str,
-    size: int,
-    prior: ledger.LedgerEntry | None,
-    message: str,
+    con: duckdb.DuckDBPyConnection, target: _Target, file: str, sha256: str, size: int, message: str
 ) -> None:
     """A rejection is recorded once per content and outcome, however many runs retry it."""
+    prior = target.prior
     if prior and (prior.status, prior.sha256, prior.message) == (ledger.REJECTED, sha256, message):
         return
-    ledger.record(con, table.name, file, sha256, size, ledger.REJECTED, message)
+    ledger.record(con, target.table.name, file, sha256, size, ledger.REJECTED, message)

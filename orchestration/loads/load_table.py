@@ -62,28 +62,44 @@ def load_table(
     con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, log: logging.Logger | None = None
 ) -> LoadReport:
     """Create `raw.<table>` if missing (empty when no file exists) and load its new or changed files."""
+    return load_tables(con, [table], landing_dir, log)[table.name]
+
+
+def load_tables(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[RawTable],
+    landing_dir: Path,
+    log: logging.Logger | None = None,
+) -> dict[str, LoadReport]:
+    """Load tables fed by the same files (orders and their lines) reading each file once."""
     log = log or _log
     started = time.perf_counter()
     landing_dir = Path(landing_dir)
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
-    ensure_raw_tables(con, table)
+    globs = {t.globs for t in tables}
+    if len(globs) != 1:
+        raise ValueError(f"{[t.name for t in tables]} are not loaded from the same files")
+    for table in tables:
+        ensure_raw_tables(con, table)
     # Timestamps without a UTC offset are read as UTC, whatever the caller's session says.
     previous_tz = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
     con.execute("set TimeZone = 'UTC'")
-    report = LoadReport(table.name)
+    reports = {t.name: LoadReport(t.name) for t in tables}
+    ledgers = [(t, ledger.TableLedger(con, t.name)) for t in tables]
     try:
-        for path in landing_files(landing_dir, table):
-            result = load_file(con, table, landing_dir, path)
-            report.files.append(result)
-            if result.status != ALREADY_LOADED:
-                log.info(
-                    f"raw.{table.name} <- {result.file}: {result.status}, {result.rows_accepted} rows "
-                    f"accepted, {result.rows_quarantined} quarantined {result.message}".rstrip()
-                )
+        for path in landing_files(landing_dir, tables[0]):
+            for name, result in load_file(con, ledgers, landing_dir, path).items():
+                reports[name].files.append(result)
+                if result.status != ALREADY_LOADED:
+                    log.info(
+                        f"raw.{name} <- {result.file}: {result.status}, {result.rows_accepted} rows "
+                        f"accepted, {result.rows_quarantined} quarantined {result.message}".rstrip()
+                    )
     finally:
         drop_temp_tables(con)
         con.execute(f"set TimeZone = {literal(previous_tz)}")
-    report.row_count = con.execute(f"select count(*) from {raw_table(table.name)}").fetchall()[0][0]
-    report.seconds = time.perf_counter() - started
-    return report
+    for report in reports.values():
+        report.row_count = con.execute(f"select count(*) from {raw_table(report.table)}").fetchall()[0][0]
+        report.seconds = time.perf_counter() - started
+    return reports

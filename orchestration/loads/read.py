@@ -8,14 +8,16 @@ per table column found in the file and per column new in the export.
 
 Both formats are read by DuckDB's CSV reader with `store_rejects`: CSV with the fixed RFC 4180 dialect
 (`,` `"`), JSON lines as one text field per line (a field separator that cannot occur in valid JSON and
-no quoting). The reader drops rejected records from its output and keeps order, so the line of an
-accepted record is recovered from its ordinal and the lines taken by rejected records and, in CSV, blank
-lines (`_number_lines`). Line numbers are the file's (the header is line 1), except that the CSV reader
-counts a quoted value spanning lines as one line.
+no quoting; one read of a JSON lines file stages every table it feeds). The reader drops rejected
+records from its output and keeps order, so the line of an accepted record is recovered from its ordinal
+and the lines taken by rejected records and, in CSV, blank lines (`_number_lines`). Line numbers are the
+file's (the header is line 1), except that the CSV reader counts a quoted value spanning lines as one line.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import duckdb
 from orchestration.loads.files import csv_header
 from orchestration.loads.sql import ident, literal
 from orchestration.loads.tables import LINEAGE_COLUMNS
-from orchestration.raw_schema import RAW_TABLES, RawTable
+from orchestration.raw_schema import RAW_TABLES, Column, RawTable
 
 # A blank line is not a record; trim() only where the line starts with white space (trim is slow).
 _BLANK = (
@@ -57,8 +59,12 @@ class Staged:
     sql: str = ""  # the staged rows (a SELECT), read once by validation
 
 
-def stage(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
-    return stage_csv(con, path, table) if table.format == "csv" else stage_jsonl(con, path, table)
+def stage(con: duckdb.DuckDBPyConnection, path: Path, tables: list[RawTable]) -> dict[str, Staged]:
+    """Stage every table loaded from `path` (one per CSV file; a JSON lines file may feed several)."""
+    if tables[0].format == "csv":
+        [table] = tables
+        return {table.name: stage_csv(con, path, table)}
+    return stage_jsonl(con, path, tables)
 
 
 def _read_with_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str) -> None:
@@ -160,12 +166,39 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> St
 
 
 # ---------------------------------------------------------------------------------------------- JSON lines
+# A JSON line is parsed twice whatever the number of tables it feeds (orders feed shop_orders and
+# shop_order_lines): once into a struct of every known field as text (`_rw_lines._v`: validity, values,
+# the nested array) and once for the distinct keys (new fields). Parsing a whole line costs about as much
+# as reading it, so each table's rows come from `_rw_lines` and never parse the line again.
 def _json_path(key: str) -> str:
     return literal('$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
-def _column_path(column_name: str, json_path: str | None) -> str:
-    return literal("$." + json_path) if json_path else _json_path(column_name)
+def _field_path(column: Column) -> list[str]:
+    return (column.json_path or column.name).split(".")
+
+
+def _top_keys(columns: Iterable[Column]) -> set[str]:
+    return {_field_path(c)[0] for c in columns}
+
+
+def _structure(paths: Iterable[list[str]], arrays: Iterable[str] = ()) -> str:
+    """from_json's structure: paths as VARCHAR (a nested value comes as its JSON text), arrays as JSON."""
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node.setdefault(path[-1], "VARCHAR")
+    tree.update({a: "JSON" for a in arrays})
+    return literal(json.dumps(tree))
+
+
+def _field(struct: str, path: list[str]) -> str:
+    return struct + "".join(f"[{literal(part)}]" for part in path)
 
 
 def _sibling_unnest_keys(table: RawTable) -> set[str]:
@@ -177,63 +210,77 @@ def _sibling_unnest_keys(table: RawTable) -> set[str]:
     }
 
 
-def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """`_rw_lines`: every non-blank line with its number and, if it is no JSON object, the problem."""
+def _parsed(text: str, structure: str, source: str) -> str:
+    """`source` (with JSON text `text`) plus `_v`, every known field as text, and `_problem`: a value that
+    does not parse or is no object is not a record. One parse: a valid value is an object exactly when it
+    starts with {."""
+    chars, white = f"cast({text} as varchar)", "' ' || chr(9) || chr(13)"
+    trimmed = (
+        f"case when left({chars}, 1) in (' ', chr(9), chr(13)) then ltrim({chars}, {white}) else {chars} end"
+    )
+    first = f"left({trimmed}, 1)"
+    return f"""select *, case
+            when _v is null then case when json_valid({text}) then 'not a JSON object'
+                else 'not valid JSON (a truncated or malformed line)' end
+            when {first} <> '{{' then 'not a JSON object'
+        end as _problem
+        from (select *, try(from_json({text}, {structure})) as _v from ({source}))"""
+
+
+def _read_json_lines(con: duckdb.DuckDBPyConnection, path: Path, structure: str) -> None:
+    """`_rw_lines`: every non-blank line with its number, known fields and problem (see `_parsed`)."""
     _read_with_rejects(
         con,
         path,
         f"header = false, columns = {{'line': 'VARCHAR'}}, delim = {literal(JSON_LINE_SEPARATOR)}, "
         "quote = '', escape = ''",
     )
-    # `obj` is the line only where it is a JSON object, so JSON functions never see a malformed line
-    # (DuckDB does not promise to evaluate a filter before the projection).
     con.execute(
         f"""create or replace temp table _rw_lines as
-        select *, case when _problem is null then line end as obj from (
-            select _line, line, case  -- try(): the type of a line that does not parse is null
-                    when try(json_type(line)) is null then 'not valid JSON (a truncated or malformed line)'
-                    when try(json_type(line)) <> 'OBJECT' then 'not a JSON object'
-                end as _problem
-            from {_number_lines(con, first_line=1)}
-            where not {_BLANK}
-            union all by name
-            select line as _line, record as line, reason as _problem from _rw_bad
-        )"""
+        {_parsed("line", structure, f"select * from {_number_lines(con, first_line=1)} where not {_BLANK}")}
+        union all by name
+        select line as _line, record as line, reason as _problem from _rw_bad"""
     )
 
 
-def _keys(con: duckdb.DuckDBPyConnection, objects_sql: str) -> tuple[set[str], bool]:
-    """Distinct keys of the JSON objects in `objects_sql` (one column `obj`) and whether there are any."""
+def _keys(con: duckdb.DuckDBPyConnection, rows: str, text: str) -> tuple[set[str], bool]:
+    """Distinct keys of the records of `rows` (JSON text `text`, `_problem` null), and whether any."""
     has_objects, keys = con.execute(
-        f"""with objects as ({objects_sql})
-        select (select count(*) > 0 from objects),
-            (select coalesce(list(distinct k), []) from (select unnest(json_keys(obj)) as k from objects))"""
+        f"""select (select count(*) > 0 from {rows} where _problem is null),
+            (select coalesce(list(distinct k), []) from (
+                select unnest(json_keys({text})) as k from {rows} where _problem is null))"""
     ).fetchall()[0]
     return set(keys), bool(has_objects)
 
 
-def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, table: RawTable) -> Staged:
-    _read_json_lines(con, path)
-    if table.unnest:
-        return _stage_json_items(con, table)
-    objects = "select obj from _rw_lines where obj is not null"
-    keys, has_objects = _keys(con, objects)
-    known = {(c.json_path or c.name).split(".")[0] for c in table.columns} | _sibling_unnest_keys(table)
-    staged = _staged_json(table, keys, known, has_objects)
-    if staged.missing_required:
-        return staged
-    paths = [_column_path(c.name, c.json_path) for c in table.columns] + [
-        _json_path(k) for k in staged.extras
-    ]
-    names = [c.name for c in table.columns] + staged.extras
-    values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
-    staged.sql = f"""
-        select _line, line as _record, null::varchar as _problem, null::varchar as _problem_column, {values}
-        from (select _line, line, json_extract_string(obj, [{", ".join(paths)}]) as v
-              from _rw_lines where obj is not null)
-        union all by name
-        select _line, line as _record, _problem from _rw_lines where _problem is not null"""
+def stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, tables: list[RawTable]) -> dict[str, Staged]:
+    """Stage every table of one JSON lines file family from a single read and parse of the file: the
+    tables of the records (orders) and of an array in each record (its line_items)."""
+    flat = [t for t in tables if not t.unnest]
+    nested = [t for t in tables if t.unnest]
+    paths = [_field_path(c) for t in flat for c in t.columns] + [[t.parent_key] for t in nested]
+    _read_json_lines(con, path, _structure(paths, [t.unnest for t in nested]))
+    keys, has_objects = _keys(con, "_rw_lines", "line")
+    staged = {}
+    for table in flat:
+        known = _top_keys(table.columns) | _sibling_unnest_keys(table)
+        staged[table.name] = _staged_json(table, keys, known, has_objects)
+        if not staged[table.name].missing_required:
+            staged[table.name].sql = _flat_sql(table, staged[table.name])
+    for table in nested:
+        staged[table.name] = _stage_json_items(con, table)
     return staged
+
+
+def _flat_sql(table: RawTable, staged: Staged) -> str:
+    values = [f"nullif({_field('_v', _field_path(c))}, '') as {ident(c.name)}" for c in table.columns]
+    if staged.extras:  # fields new in the export: rare, so a third parse only where there are some
+        record = "case when _problem is null then line end"  # the paths of a line that does not parse fail
+        extras = f"json_extract_string({record}, [{', '.join(_json_path(k) for k in staged.extras)}])"
+        values += [f"nullif({extras}[{i}], '') as {ident(k)}" for i, k in enumerate(staged.extras, start=1)]
+    return f"""
+        select _line, line as _record, _problem, null::varchar as _problem_column, {", ".join(values)}
+        from _rw_lines"""
 
 
 def _staged_json(table: RawTable, keys: set[str], known: set[str], has_objects: bool) -> Staged:
@@ -242,7 +289,7 @@ def _staged_json(table: RawTable, keys: set[str], known: set[str], has_objects: 
         staged.missing_required = [
             c.name
             for c in table.columns
-            if c.required and c.name != table.parent_key and (c.json_path or c.name).split(".")[0] not in keys
+            if c.required and c.name != table.parent_key and _field_path(c)[0] not in keys
         ]
     if any(e in {name for name, _ in LINEAGE_COLUMNS} for e in staged.extras):
         staged.problem = "a field is named like a load bookkeeping column (_file, _line, _loaded_at)"
@@ -250,38 +297,38 @@ def _staged_json(table: RawTable, keys: set[str], known: set[str], has_objects: 
 
 
 def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged:
-    """One row per element of the record's `table.unnest` array, carrying the parent's key."""
-    array = literal(f"$.{table.unnest}")
-    parent = _json_path(table.parent_key)
+    """One row per element of the record's `table.unnest` array (from `_rw_lines`), with the parent's key."""
+    array = _field("_v", [table.unnest])
+    item_columns = [c for c in table.columns if c.name != table.parent_key]
+    unnested = f"""select _line, {_field("_v", [table.parent_key])} as _parent,
+            unnest(from_json({array}, '["JSON"]')) as item
+        from _rw_lines where _problem is null and json_type({array}) = 'ARRAY'"""
     con.execute(
         f"""create or replace temp table _rw_items as
-        select _line, json_extract_string(obj, {parent}) as _parent,
-            unnest(json_extract(obj, {literal(f"$.{table.unnest}[*]")})) as item
-        from _rw_lines
-        where json_type(obj, {array}) = 'ARRAY'"""
+        {_parsed("item", _structure(_field_path(c) for c in item_columns), unnested)}"""
     )
-    keys, has_objects = _keys(con, "select item as obj from _rw_items where json_type(item) = 'OBJECT'")
-    known = {(c.json_path or c.name).split(".")[0] for c in table.columns}
-    staged = _staged_json(table, keys, known, has_objects)
+    keys, has_objects = _keys(con, "_rw_items", "item")
+    staged = _staged_json(table, keys, _top_keys(table.columns), has_objects)
     if has_objects and not con.execute("select count(_parent) > 0 from _rw_items").fetchall()[0][0]:
         staged.missing_required.append(table.parent_key)
     if staged.missing_required:
         return staged
-    item_columns = [c for c in table.columns if c.name != table.parent_key]
-    paths = [_column_path(c.name, c.json_path) for c in item_columns] + [_json_path(k) for k in staged.extras]
-    names = [c.name for c in item_columns] + staged.extras
-    values = ", ".join(f"nullif(v[{i}], '') as {ident(n)}" for i, n in enumerate(names, start=1))
+    values = [f"nullif({_field('_v', _field_path(c))}, '') as {ident(c.name)}" for c in item_columns]
+    if staged.extras:
+        record = "case when _problem is null then item end"
+        extras = f"json_extract_string({record}, [{', '.join(_json_path(k) for k in staged.extras)}])"
+        values += [f"nullif({extras}[{i}], '') as {ident(k)}" for i, k in enumerate(staged.extras, start=1)]
     parent_name = literal(table.parent_key)
     staged.sql = f"""
         select _line, json_object({parent_name}, _parent, {literal(table.unnest)}, item)::varchar as _record,
-            case when json_type(item) <> 'OBJECT' then 'a {table.unnest} element is not a JSON object' end
+            case when _problem is not null then 'a {table.unnest} element is not a JSON object' end
                 as _problem,
-            null::varchar as _problem_column, nullif(_parent, '') as {ident(table.parent_key)}, {values}
-        from (select *, json_extract_string(item, [{", ".join(paths)}]) as v from _rw_items)
+            null::varchar as _problem_column, nullif(_parent, '') as {ident(table.parent_key)},
+            {", ".join(values)}
+        from _rw_items
         union all by name
-        select _line, line as _record,
-            coalesce(_problem, '{table.unnest} is missing or not a JSON array') as _problem,
+        select _line, line as _record, coalesce(_problem, '{table.unnest} is missing or not a JSON array')
+                as _problem,
             case when _problem is null then {literal(table.unnest)} end as _problem_column
-        from _rw_lines
-        where json_type(obj, {array}) is distinct from 'ARRAY'"""
+        from _rw_lines where _problem is not null or json_type({array}) is distinct from 'ARRAY'"""
     return staged
