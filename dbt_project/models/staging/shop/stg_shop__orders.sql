@@ -2,10 +2,7 @@
 -- reporting currency at the latest rate on or before the order's UTC date (DECISIONS.md, Money).
 {% set reporting = var('reporting_currency') %}
 with ranked as (
-    select
-        *,
-        row_number() over (partition by order_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_orders') }}
+    {{ latest_copy(source('raw', 'shop_orders'), ['order_id'], ['_file desc', '_line desc']) }}
 ),
 
 orders as (
