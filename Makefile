@@ -19,9 +19,10 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	@touch $@
 
-# dagster-dbt loads the dbt manifest: parse on every run so it never lags behind the models.
+# dagster-dbt loads the dbt manifest: parse on every run so it never lags behind the models. The path is
+# the one `make run` builds, so its dbt steps start from this parse (dbt re-parses when the profile differs).
 install: $(VENV)/.installed
-	@$(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+	@RW_DUCKDB_PATH=$(CURDIR)/data/warehouse.duckdb $(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 
 run: install
 	@mkdir -p $(DAGSTER_HOME)

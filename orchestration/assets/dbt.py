@@ -9,7 +9,10 @@ No `from __future__ import annotations` here: Dagster reads the run-config class
 
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, Config
@@ -68,7 +71,32 @@ def _build(
         args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
     if config.full_refresh:
         args.append("--full-refresh")
-    yield from with_row_counts(dbt.cli(args, context=context).stream(), dbt_project.manifest_path, warehouse)
+    invocation = dbt.cli(args, context=context)
+    yield from with_row_counts(invocation.stream(), dbt_project.manifest_path, warehouse)
+    _keep_partial_parse(Path(invocation.target_path))
+
+
+def _keep_partial_parse(invocation_target: Path) -> None:
+    """Make this invocation's parse the one the next dbt step starts from.
+
+    dagster-dbt runs each dbt command in its own target directory, seeded with
+    dbt_project/target/partial_parse.msgpack. dbt discards that file and parses the whole project again
+    whenever the profile differs from the one it was parsed with, and the profile holds the warehouse path
+    (RW_DUCKDB_PATH), which `dbt parse` at install time does not know: every step of every run re-parsed
+    (20-50 s each in bench/RESULTS.md). After a successful step its parse (made with this warehouse's
+    profile) replaces the seed, so the next step and the next run on the same warehouse parse only what
+    changed. dbt still checks project, profile and vars itself, so a stale file costs a parse, never a wrong
+    result.
+    """
+    parsed = invocation_target / "partial_parse.msgpack"
+    if not parsed.is_file():
+        return
+    seed_dir = DBT_PROJECT_DIR / "target"
+    seed_dir.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=seed_dir, prefix=".partial_parse.")
+    os.close(handle)
+    shutil.copyfile(parsed, tmp)
+    os.replace(tmp, seed_dir / "partial_parse.msgpack")  # atomic: a concurrent reader sees old or new
 
 
 translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

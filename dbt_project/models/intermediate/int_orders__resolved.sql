@@ -25,8 +25,28 @@ resolved as (
         on orders.email_normalized = email_map.email_normalized
 )
 
+-- Only the columns downstream models read: every wide text column costs compression time when the table is written.
 select
-    resolved.*,
+    resolved.order_id,
+    resolved.order_number,
+    resolved.email_normalized,
+    resolved.created_at,
+    resolved.order_date,
+    resolved.order_month,
+    resolved.status,
+    resolved.is_completed,
+    resolved.currency,
+    resolved.fx_rate,
+    resolved.subtotal,
+    resolved.discount_total,
+    resolved.tax_total,
+    resolved.shipping_total,
+    resolved.total,
+    resolved.promo_code,
+    resolved.referral_code,
+    resolved.refunds,
+    resolved.refund_count,
+    resolved.net_revenue,
     coalesce(resolved.contact_id, 'g-' || {{ dbt.hash('resolved.email_normalized') }}) as customer_id,
     case when resolved.contact_id is null then 'guest' else 'contact' end as customer_type,
     case

@@ -1,3 +1,4 @@
+{{ config(materialized="table") }}
 -- Tickets created on or before as_of_date with the customer they belong to: the ticket's customer_id
 -- when a known contact, else the contact that used the requester email, else an existing guest with that
 -- email, else null (unknown requester). A response or solve after as_of_date has not happened yet.

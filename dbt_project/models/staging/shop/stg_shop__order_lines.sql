@@ -1,9 +1,9 @@
 -- One row per order line (latest export wins). Prices stay in the order's currency (see stg_shop__orders).
+-- A table like the rest of staging: as a view, at 1M customers (17.6M lines) fct_orders and the two tests each
+-- deduped it again under the memory limit (fct_orders 431 s, tests 92 s wall, against 216 s + 126 s to write
+-- the table + 15 s of tests; load average ~10, so rough).
 with ranked as (
-    select
-        *,
-        row_number() over (partition by line_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_order_lines') }}
+    {{ latest_copy(source('raw', 'shop_order_lines'), ['line_id'], ['_file desc', '_line desc']) }}
 )
 
 select

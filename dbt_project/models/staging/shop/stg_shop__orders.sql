@@ -2,10 +2,7 @@
 -- reporting currency at the latest rate on or before the order's UTC date (DECISIONS.md, Money).
 {% set reporting = var('reporting_currency') %}
 with ranked as (
-    select
-        *,
-        row_number() over (partition by order_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_orders') }}
+    {{ latest_copy(source('raw', 'shop_orders'), ['order_id'], ['_file desc', '_line desc']) }}
 ),
 
 orders as (
@@ -20,23 +17,24 @@ rates as (
     select * from {{ ref('stg_shop__exchange_rates') }}
 ),
 
-order_events as (
-    select order_id as event_id, currency, {{ to_date('created_at_utc') }} as event_date
+-- one rate lookup per currency and day, not per order
+order_days as (
+    select distinct currency, {{ to_date('created_at_utc') }} as event_date
     from orders
 ),
 
-order_rate_seq as (
-    {{ as_of_rate_seq('order_events', 'rates') }}
+order_rates as (
+    {{ as_of_rates('order_days', 'rates') }}
 ),
 {%- if reporting != 'USD' %}
 
-reporting_events as (
-    select order_id as event_id, '{{ reporting }}' as currency, {{ to_date('created_at_utc') }} as event_date
-    from orders
+reporting_days as (
+    select distinct '{{ reporting }}' as currency, event_date
+    from order_days
 ),
 
-reporting_rate_seq as (
-    {{ as_of_rate_seq('reporting_events', 'rates') }}
+reporting_rates as (
+    {{ as_of_rates('reporting_days', 'rates') }}
 ),
 {%- endif %}
 
@@ -45,21 +43,16 @@ converted as (
         orders.*,
         {{ to_date('orders.created_at_utc') }} as order_date,
         -- usd per unit of the order currency / usd per unit of the reporting currency; a date before the
-        -- first published rate takes the first rate (rate_seq 1)
+        -- first published rate takes the first rate
         (case when orders.currency = 'USD' then 1.0 else order_rate.usd_per_unit end)
         {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
     from orders
-    left join order_rate_seq
-        on orders.order_id = order_rate_seq.event_id
-    left join rates as order_rate
-        on order_rate_seq.currency = order_rate.currency
-        and greatest(order_rate_seq.rate_seq, 1) = order_rate.rate_seq
+    left join order_rates as order_rate
+        on orders.currency = order_rate.currency
+        and {{ to_date('orders.created_at_utc') }} = order_rate.event_date
     {%- if reporting != 'USD' %}
-    left join reporting_rate_seq
-        on orders.order_id = reporting_rate_seq.event_id
-    left join rates as reporting_rate
-        on reporting_rate_seq.currency = reporting_rate.currency
-        and greatest(reporting_rate_seq.rate_seq, 1) = reporting_rate.rate_seq
+    left join reporting_rates as reporting_rate
+        on {{ to_date('orders.created_at_utc') }} = reporting_rate.event_date
     {%- endif %}
 )
 

@@ -23,23 +23,24 @@ rates as (
     select * from {{ ref('stg_shop__exchange_rates') }}
 ),
 
-refund_events as (
-    select refund_id as event_id, currency, rate_date as event_date
+-- one rate lookup per currency and day, not per refund
+refund_days as (
+    select distinct currency, rate_date as event_date
     from refunds
 ),
 
-refund_rate_seq as (
-    {{ as_of_rate_seq('refund_events', 'rates') }}
+refund_rates as (
+    {{ as_of_rates('refund_days', 'rates') }}
 ),
 {%- if reporting != 'USD' %}
 
-reporting_events as (
-    select refund_id as event_id, '{{ reporting }}' as currency, rate_date as event_date
-    from refunds
+reporting_days as (
+    select distinct '{{ reporting }}' as currency, event_date
+    from refund_days
 ),
 
-reporting_rate_seq as (
-    {{ as_of_rate_seq('reporting_events', 'rates') }}
+reporting_rates as (
+    {{ as_of_rates('reporting_days', 'rates') }}
 ),
 {%- endif %}
 
@@ -49,17 +50,12 @@ converted as (
         (case when refunds.currency = 'USD' then 1.0 else refund_rate.usd_per_unit end)
         {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
     from refunds
-    left join refund_rate_seq
-        on refunds.refund_id = refund_rate_seq.event_id
-    left join rates as refund_rate
-        on refund_rate_seq.currency = refund_rate.currency
-        and greatest(refund_rate_seq.rate_seq, 1) = refund_rate.rate_seq
+    left join refund_rates as refund_rate
+        on refunds.currency = refund_rate.currency
+        and refunds.rate_date = refund_rate.event_date
     {%- if reporting != 'USD' %}
-    left join reporting_rate_seq
-        on refunds.refund_id = reporting_rate_seq.event_id
-    left join rates as reporting_rate
-        on reporting_rate_seq.currency = reporting_rate.currency
-        and greatest(reporting_rate_seq.rate_seq, 1) = reporting_rate.rate_seq
+    left join reporting_rates as reporting_rate
+        on refunds.rate_date = reporting_rate.event_date
     {%- endif %}
 )
 
