@@ -15,19 +15,26 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-def screenshot(html: Path, name: str, height: int) -> np.ndarray:
-    """Render `html` 1400 px wide in headless Chromium offline; keep PNG and HTML under tests/artifacts/."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    png = ARTIFACTS / f"{name}.png"
+def chromium_screenshot(url: str, png: Path, width: int, height: int, *extra: str) -> Path:
+    """Headless Chromium with no network side-traffic and a throw-away profile: `url` -> `png`."""
+    png.parent.mkdir(parents=True, exist_ok=True)
     png.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={profile}", f"--screenshot={png}",
-             f"--window-size=1400,{height}", html.resolve().as_uri()],
+             f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size={width},{height}",
+             *extra, url],
             capture_output=True, timeout=120, check=True,
         )  # fmt: skip
+    return png
+
+
+def screenshot(html: Path, name: str, height: int) -> np.ndarray:
+    """Render `html` 1400 px wide in headless Chromium offline; keep PNG and HTML under tests/artifacts/."""
+    png = chromium_screenshot(
+        html.resolve().as_uri(), ARTIFACTS / f"{name}.png", 1400, height, "--hide-scrollbars"
+    )
     shutil.copyfile(html, ARTIFACTS / f"{name}.html")
     return png_rgb(png)
 

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from serving_screenshot import ARTIFACTS, CHROMIUM, chromium_screenshot
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 # The last two days arrive together after the first build: one run backfills the range.
 NEW_DAYS = (date(2024, 2, 19), date(2024, 2, 20))
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _free_port() -> int:
@@ -223,29 +222,10 @@ def test_daily_job_and_landing_sensor_through_the_webserver(tmp_path: Path) -> N
 
         # The community sign-up pop-up would cover the graph: mark it seen, as a user clicking it away.
         _graphql(port, "mutation { setNuxSeen }", {})
-        if CHROMIUM.exists():
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "asset_graph.png"
-            subprocess.run(
-                [
-                    str(CHROMIUM),
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-quic",
-                    "--no-first-run",
-                ]
-                + ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
-                + [
-                    f"--user-data-dir={tmp_path / 'chromium'}",
-                    f"--screenshot={shot}",
-                    "--window-size=1600,1000",
-                ]
-                + ["--virtual-time-budget=15000", f"http://127.0.0.1:{port}/asset-groups"],
-                check=True,
-                timeout=120,
-                capture_output=True,
-            )
+        if CHROMIUM:
+            page = f"http://127.0.0.1:{port}/asset-groups"
+            budget = "--virtual-time-budget=15000"  # let the graph lay out before the shot
+            shot = chromium_screenshot(page, ARTIFACTS / "asset_graph.png", 1600, 1000, budget)
             assert shot.stat().st_size > 10_000
     finally:
         webserver.terminate()

@@ -9,8 +9,6 @@ import gzip
 import json
 import re
 import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,14 +16,13 @@ import duckdb
 import pytest
 from conftest import export_settings, restore_env
 from dagster import AssetKey, DagsterInstance
+from serving_screenshot import ARTIFACTS, CHROMIUM, chromium_screenshot
 
-from orchestration.settings import PROJECT_ROOT, Settings
+from orchestration.settings import Settings
 
 pytestmark = pytest.mark.slow
 
 NEW_FILE = "orders/orders/orders_2026-01.jsonl"
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 
 
 def _build(settings: Settings):
@@ -208,32 +205,10 @@ def failed_orders_page(settings: Settings) -> Path:
 
 def test_failed_run_data_docs_render_offline(blocked_runs: dict):
     """Headless Chromium renders the Data Docs page of the failed duplicate-orders validation from disk."""
-    if not CHROMIUM.exists():
+    if not CHROMIUM:
         pytest.skip("no /usr/bin/chromium (Debian package chromium): Data Docs screenshot not taken")
     page = failed_orders_page(blocked_runs["duplicate_orders"][0])
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "quality_data_docs_failed_run.png"
-    shot.unlink(missing_ok=True)
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tempfile.mkdtemp()}",
-            f"--screenshot={shot}",
-            "--window-size=1400,1000",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    shot = chromium_screenshot(page.as_uri(), ARTIFACTS / "quality_data_docs_failed_run.png", 1400, 1000)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert FAILED_STATUS.search(page.read_text()), "the page does not show a failed validation"
 
