@@ -16,7 +16,7 @@ from dagster import (
 from dagster._core.test_utils import freeze_time
 
 from orchestration.definitions import make_definitions
-from orchestration.quality.asset_freshness import FRESH_WITHIN, FRESHNESS_KEYS, asset_freshness_checks
+from orchestration.defs.quality.freshness import FRESH_WITHIN, FRESHNESS_KEYS, asset_freshness_checks
 from orchestration.settings import Settings
 
 RAW_ORDERS = AssetKey(["raw", "shop_orders"])
