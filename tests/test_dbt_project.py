@@ -13,7 +13,7 @@ from orchestration.settings import DBT_PROJECT_DIR
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 MART_NAMES = sorted(p.stem for p in MARTS_DIR.glob("*.sql"))
 
-# Columns the tests, the CLV step and BI rely on (COMMON.md, "Mart columns the tests rely on").
+# Columns the tests, the CLV step and BI rely on: dropping or renaming one breaks them (the BI contract).
 REQUIRED_COLUMNS = {
     "fct_customer_months": """customer_id month_start month_end acquisition_channel lifecycle_stage
         previous_stage orders net_revenue days_since_last_order""",

@@ -18,4 +18,3 @@ def test_definitions_match_the_committed_snapshot():
         assert actual.get(part) == expected.get(part), (
             f"{part} changed; if intended, run `make snapshot` and commit tests/snapshots/definitions.json"
         )
-

@@ -238,6 +238,6 @@ def test_quality_checks_load_into_definitions():
     Definitions(asset_checks=quality_checks)  # raises on a clash or a bad spec
     specs = [s for c in quality_checks for s in c.check_specs]
     names = {s.name for s in specs}
-    assert {"raw_shop_orders", "raw_load_health", "mart_fct_orders", "warehouse_reconciliation"} <= names
+    assert {"raw_shop_orders", "raw_load_health", "mart_fct_orders", "mart_customer_equity"} <= names
     for s in specs:  # critical suites block, warnings and freshness never do
         assert s.blocking == (not s.name.endswith("_warnings") and s.name != "dbt_source_freshness"), s.name

@@ -1,21 +1,19 @@
-"""Data quality as Dagster asset checks: GX suites (blocking on ERROR), reconciliation, dbt source freshness.
-
-`quality_checks` goes into the Definitions next to the assets. Results and Data Docs are written under
-`Settings.reports_dir` (`<reports>/data_docs/index.html`); see expectations/README.md.
+"""The Great Expectations suites as Dagster asset checks (blocking on ERROR): raw-file contracts, load
+health and volume on every raw table, distributions and invariants on the marts. Which kind of check
+lives where (dbt tests, GX, freshness): expectations/README.md. Results and Data Docs are written under
+`Settings.reports_dir` (`<reports>/data_docs/index.html`).
 
 Checks that can only run after the same step share one check step: all raw tables (after the loads),
-the marts dbt builds before the CLV fit, and those it builds after it (with the reconciliation, which
-reads both). A step never checks an asset that is upstream of another asset it reads, so a blocking
-check can never wait on what it blocks.
+the marts dbt builds before the CLV fit, and those it builds after it. A step never checks an asset that
+is upstream of another asset it reads, so a blocking check can never wait on what it blocks.
 """
 
-from dagster import AssetChecksDefinition, AssetKey
+from dagster import AssetChecksDefinition
 
 from orchestration.defs.transform.dbt import dbt_after_clv
 from orchestration.lib.quality.gx_checks import gx_asset_checks, gx_check
 from orchestration.lib.quality.mart_frames import MART_FRAMES
 from orchestration.lib.quality.raw_frames import RawLoadHealth, RawRows
-from orchestration.lib.quality.reconcile import RECONCILIATION, RECONCILIATION_ASSETS
 from orchestration.lib.raw_schema import RAW_TABLES
 
 _after_clv = {k.path[-1] for k in dbt_after_clv.keys}
@@ -41,19 +39,9 @@ marts_before_clv_checks = gx_asset_checks(
     ],
 )
 
-# The reconciliation reads marts from both dbt steps and the raw/staging orders, so it lives with the
-# marts built last, attached to the mart with nothing downstream but publishing.
 marts_after_clv_checks = gx_asset_checks(
     "gx_marts_after_clv",
-    [
-        *(
-            gx_check(suite, [model], frame)
-            for suite, (model, frame) in MART_FRAMES.items()
-            if model in _after_clv
-        ),
-        gx_check("warehouse_reconciliation", ["mart_customer_equity"], RECONCILIATION),
-    ],
-    additional_deps=[AssetKey(k) for k in RECONCILIATION_ASSETS],
+    [gx_check(suite, [model], frame) for suite, (model, frame) in MART_FRAMES.items() if model in _after_clv],
 )
 
 quality_checks: list[AssetChecksDefinition] = [

@@ -15,8 +15,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.lib.quality.gx_checks import Batch
-from orchestration.lib.quality.suites import record_key
-from orchestration.lib.quality.thresholds import (
+from orchestration.lib.quality.suites import (
     FILLED_BEFORE_SHARE,
     MAX_VALIDATED_ROWS,
     MIN_EXPECTED_FILLED,
@@ -24,6 +23,7 @@ from orchestration.lib.quality.thresholds import (
     MIN_ROWS_FOR_SHARES,
     RECENT_FILES,
     VOLUME_EXEMPT_TABLES,
+    record_key,
 )
 from orchestration.lib.raw_schema import RawTable, export_period_days
 
