@@ -6,26 +6,8 @@ with responses as (
     where {{ to_date('submitted_at') }} <= {{ as_of_date() }}
 ),
 
-customers as (
-    select * from {{ ref('int_customers__resolved') }}
-),
-
-email_map as (
-    select * from {{ ref('int_customers__email_map') }}
-),
-
 resolved as (
-    select
-        responses.*,
-        coalesce(by_id.customer_id, email_map.contact_id, guest.customer_id) as customer_id
-    from responses
-    left join customers as by_id
-        on responses.source_customer_id = by_id.customer_id and by_id.customer_type = 'contact'
-    left join email_map
-        on responses.email_normalized = email_map.email_normalized
-    left join customers as guest
-        on guest.customer_type = 'guest'
-        and guest.customer_id = 'g-' || {{ dbt.hash('responses.email_normalized') }}
+    {{ resolve_known_customer('responses', 'source_customer_id', 'email_normalized') }}
 )
 
 select
@@ -36,6 +18,3 @@ select
     resolved.submitted_at,
     {{ to_date('resolved.submitted_at') }} as submitted_date
 from resolved
-left join customers
-    on resolved.customer_id = customers.customer_id
-where not coalesce(customers.is_internal, false)

@@ -9,19 +9,8 @@ contacts as (
     select * from {{ ref('int_crm__contacts_known') }}
 ),
 
-email_map as (
-    select * from {{ ref('int_customers__email_map') }}
-),
-
 resolved as (
-    select
-        orders.*,
-        coalesce(by_id.contact_id, email_map.contact_id) as contact_id
-    from orders
-    left join contacts as by_id
-        on orders.source_customer_id = by_id.contact_id
-    left join email_map
-        on orders.email_normalized = email_map.email_normalized
+    {{ resolve_contact('orders', 'source_customer_id', 'email_normalized') }}
 )
 
 -- Only the columns downstream models read: every wide text column costs compression time when the table is written.

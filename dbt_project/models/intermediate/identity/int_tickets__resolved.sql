@@ -9,38 +9,8 @@ with tickets as (
     where {{ to_date('created_at') }} <= {{ as_of_date() }}
 ),
 
-customers as (
-    select * from {{ ref('int_customers__resolved') }}
-),
-
-email_map as (
-    select * from {{ ref('int_customers__email_map') }}
-),
-
-resolved as (
-    select
-        tickets.*,
-        coalesce(
-            by_id.customer_id,
-            email_map.contact_id,
-            guest.customer_id
-        ) as customer_id
-    from tickets
-    left join customers as by_id
-        on tickets.source_customer_id = by_id.customer_id and by_id.customer_type = 'contact'
-    left join email_map
-        on tickets.requester_email_normalized = email_map.email_normalized
-    left join customers as guest
-        on guest.customer_type = 'guest'
-        and guest.customer_id = 'g-' || {{ dbt.hash('tickets.requester_email_normalized') }}
-),
-
 known as (
-    select resolved.*
-    from resolved
-    left join customers
-        on resolved.customer_id = customers.customer_id
-    where not coalesce(customers.is_internal, false)
+    {{ resolve_known_customer('tickets', 'source_customer_id', 'requester_email_normalized') }}
 ),
 
 -- Last completed order on or before each ticket's date, without a range join: orders and tickets in one
