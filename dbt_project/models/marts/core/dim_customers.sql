@@ -17,31 +17,15 @@ orders as (
 ),
 
 referrals as (
-    select referrer_customer_id as customer_id, count(distinct customer_id) as referred_customers
-    from {{ ref('fct_orders') }}
-    where is_completed and referrer_customer_id <> customer_id
-    group by referrer_customer_id
+    {{ referred_customers_by_referrer() }}
 ),
 
 tickets as (
-    select
-        customer_id,
-        count(*) as ticket_count,
-        sum(case when is_sla_breached then 1 else 0 end) as sla_breached_tickets,
-        sum(case when csat_rating = 'good' then 1 else 0 end) as good_ratings,
-        sum(case when csat_rating is not null then 1 else 0 end) as ratings
-    from {{ ref('fct_tickets') }}
-    where customer_id is not null
-    group by customer_id
+    {{ ticket_counts_by_customer() }}
 ),
 
 nps as (
-    select
-        customer_id,
-        score,
-        row_number() over (partition by customer_id order by submitted_at desc, response_id desc) as response_rank
-    from {{ ref('int_nps__resolved') }}
-    where {{ dbt.datediff('submitted_date', as_of_date(), 'day') }} < {{ var('nps_window_days') }}
+    {{ latest_nps_by_customer() }}
 ),
 
 current_month as (
@@ -70,9 +54,9 @@ select
     cast(coalesce(orders.net_revenue, 0) as {{ type_double() }}) as net_revenue,
     cast(coalesce(orders.loyalty_promo_orders, 0) as {{ dbt.type_bigint() }}) as loyalty_promo_orders,
     cast(coalesce(referrals.referred_customers, 0) as {{ dbt.type_bigint() }}) as referred_customers,
-    cast(coalesce(tickets.ticket_count, 0) as {{ dbt.type_bigint() }}) as ticket_count,
-    cast(coalesce(tickets.sla_breached_tickets, 0) as {{ dbt.type_bigint() }}) as sla_breached_tickets,
-    cast(tickets.good_ratings * 1.0 / nullif(tickets.ratings, 0) as {{ type_double() }}) as csat,
+    cast(coalesce(tickets.tickets, 0) as {{ dbt.type_bigint() }}) as ticket_count,
+    cast(coalesce(tickets.breached_tickets, 0) as {{ dbt.type_bigint() }}) as sla_breached_tickets,
+    cast(tickets.good_ratings * 1.0 / nullif(tickets.rated_tickets, 0) as {{ type_double() }}) as csat,
     cast(nps.score as {{ dbt.type_bigint() }}) as latest_nps,
     cast(current_month.lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(value.frequency as {{ dbt.type_int() }}) as frequency,
@@ -84,6 +68,6 @@ from customers
 left join orders on customers.customer_id = orders.customer_id
 left join referrals on customers.customer_id = referrals.customer_id
 left join tickets on customers.customer_id = tickets.customer_id
-left join nps on customers.customer_id = nps.customer_id and nps.response_rank = 1
+left join nps on customers.customer_id = nps.customer_id
 left join current_month on customers.customer_id = current_month.customer_id
 left join value on customers.customer_id = value.customer_id

@@ -20,17 +20,7 @@ window_orders as (
 ),
 
 window_tickets as (
-    select
-        customer_id,
-        count(*) as tickets,
-        sum(case when is_sla_breached then 1 else 0 end) as breached_tickets,
-        sum(case when channel = 'web' then 1 else 0 end) as self_service_tickets,
-        sum(case when csat_rating is not null then 1 else 0 end) as rated_tickets,
-        sum(case when csat_rating = 'good' then 1 else 0 end) as good_ratings
-    from {{ ref('fct_tickets') }}
-    where customer_id is not null
-        and {{ dbt.datediff('created_date', as_of_date(), 'day') }} < {{ var('health_window_days') }}
-    group by customer_id
+    {{ ticket_counts_by_customer(var('health_window_days')) }}
 ),
 
 months as (
@@ -44,19 +34,11 @@ months as (
 ),
 
 nps as (
-    select
-        customer_id,
-        score,
-        row_number() over (partition by customer_id order by submitted_at desc, response_id desc) as response_rank
-    from {{ ref('int_nps__resolved') }}
-    where {{ dbt.datediff('submitted_date', as_of_date(), 'day') }} < {{ var('nps_window_days') }}
+    {{ latest_nps_by_customer() }}
 ),
 
 referrals as (
-    select referrer_customer_id as customer_id, count(distinct customer_id) as referred_customers
-    from {{ ref('fct_orders') }}
-    where is_completed and referrer_customer_id <> customer_id
-    group by referrer_customer_id
+    {{ referred_customers_by_referrer() }}
 ),
 
 inputs as (
@@ -80,7 +62,7 @@ inputs as (
     inner join months on customers.customer_id = months.customer_id
     left join window_orders on customers.customer_id = window_orders.customer_id
     left join window_tickets on customers.customer_id = window_tickets.customer_id
-    left join nps on customers.customer_id = nps.customer_id and nps.response_rank = 1
+    left join nps on customers.customer_id = nps.customer_id
     left join referrals on customers.customer_id = referrals.customer_id
 ),
 
