@@ -16,7 +16,9 @@ known as (
 -- Last completed order on or before each ticket's date, without a range join: orders and tickets in one
 -- timeline per customer, a running max over the order dates.
 timeline as (
-    select customer_id, order_date as event_date, 0 as event_order, order_date, cast(null as {{ dbt.type_string() }}) as ticket_id
+    select
+        customer_id, order_date as event_date, 0 as event_order, order_date,
+        cast(null as {{ dbt.type_string() }}) as ticket_id
     from {{ ref('int_orders__resolved') }}
     where is_completed
     union all

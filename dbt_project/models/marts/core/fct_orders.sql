@@ -14,7 +14,10 @@ with orders as (
     where not is_internal_customer
     {% if is_incremental() %}
         -- Incremental contract: only affected customers' orders are rewritten (their rows were deleted above).
-        and ({{ incremental_rewrite_all() }} or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }}))
+        and (
+            {{ incremental_rewrite_all() }}
+            or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }})
+        )
     {% endif %}
 ),
 
@@ -63,7 +66,9 @@ select
     cast(coalesce(sequenced.promo_code like 'LOYAL%', false) as {{ dbt.type_boolean() }}) as is_loyalty_promo,
     cast(sequenced.referral_code as {{ dbt.type_string() }}) as referral_code,
     cast(
-        case when sequenced.referral_code like 'REF-%' then {{ dbt.replace('sequenced.referral_code', "'REF-'", "''") }} end
+        case
+            when sequenced.referral_code like 'REF-%' then {{ dbt.replace('sequenced.referral_code', "'REF-'", "''") }}
+        end
         as {{ dbt.type_string() }}
     ) as referrer_customer_id,
     cast(sequenced.refund_count as {{ dbt.type_bigint() }}) as refund_count,

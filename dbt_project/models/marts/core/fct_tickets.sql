@@ -14,7 +14,10 @@ with tickets as (
     select * from {{ ref('int_tickets__resolved') }}
     {% if is_incremental() %}
         -- Incremental contract: only affected tickets are rewritten (their rows were deleted above).
-        where ({{ incremental_rewrite_all() }} or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
+        where (
+            {{ incremental_rewrite_all() }}
+            or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }})
+        )
     {% endif %}
 ),
 
@@ -34,7 +37,9 @@ measured as (
         {{ hours_between('tickets.created_at', 'tickets.first_response_at') }} as first_response_hours,
         {{ hours_between('tickets.created_at', 'tickets.solved_at') }} as resolution_hours,
         -- hours the ticket has been waiting by the end of as_of_date, for tickets still unanswered/unsolved
-        {{ hours_between('tickets.created_at', 'cast(' ~ dbt.dateadd('day', 1, as_of_date()) ~ ' as ' ~ dbt.type_timestamp() ~ ')') }}
+        {{ hours_between(
+            'tickets.created_at', 'cast(' ~ dbt.dateadd('day', 1, as_of_date()) ~ ' as ' ~ dbt.type_timestamp() ~ ')'
+        ) }}
             as open_hours,
         {{ sla_hours('tickets.priority', var('sla_first_response_hours')) }} as first_response_target_hours,
         {{ sla_hours('tickets.priority', var('sla_resolution_hours')) }} as resolution_target_hours

@@ -36,7 +36,8 @@ repurchases as (
         on tickets.customer_id = orders.customer_id
         and orders.is_completed
         and orders.order_date > tickets.created_date
-        and {{ dbt.datediff('tickets.created_date', 'orders.order_date', 'day') }} <= {{ var('repurchase_window_days') }}
+        and {{ dbt.datediff('tickets.created_date', 'orders.order_date', 'day') }}
+        <= {{ var('repurchase_window_days') }}
     group by tickets.customer_id
 ),
 

@@ -93,9 +93,10 @@ scored as (
             {%- endfor %}
         ) / nullif(
             {%- for name in indicators %}
-            (case when {{ name }} is not null then {{ w[name] }} else 0 end){{ ' +' if not loop.last }}
+            (case when {{ name }} is not null then {{ w[name] }} else 0 end){{ ' +' if not loop.last else ',' }}
             {%- endfor %}
-        , 0) as health_score
+            0
+        ) as health_score
     from indicators
 )
 
