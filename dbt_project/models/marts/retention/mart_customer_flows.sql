@@ -11,7 +11,10 @@ per_channel as (
         sum(case when previous_stage in {{ live_stages() }} then 1 else 0 end) as customers_start,
         sum(case when lifecycle_stage = 'new' then 1 else 0 end) as gained,
         sum(
-            case when previous_stage in {{ live_stages() }} and lifecycle_stage in ('active', 'at_risk') then 1 else 0 end
+            case
+                when previous_stage in {{ live_stages() }} and lifecycle_stage in ('active', 'at_risk') then 1
+                else 0
+            end
         ) as kept,
         sum(
             case when lifecycle_stage = 'churned' and coalesce(previous_stage, '') <> 'churned' then 1 else 0 end
