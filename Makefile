@@ -38,10 +38,10 @@ dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
-# Python style, then every Dagster definition loads (dg reads [tool.dg] in pyproject.toml).
-# SQL lint of dbt_project (sqlfluff) is added here by the dbt side of the restructure.
+# Python style, SQL style (dbt_project/.sqlfluff), then every Dagster definition loads (dg reads [tool.dg]
+# in pyproject.toml).
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/sqlfluff lint dbt_project
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 
 # After an intended change to the graph (assets, checks, jobs, schedules, sensors): rewrite the snapshot
