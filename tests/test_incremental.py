@@ -3,11 +3,14 @@
 A small generated data set (250 contacts, one landing file per source family per day) is built two ways:
 day by day, with two days arriving late and out of order, each day loaded and then built incrementally by
 dbt; and once, with every file, by a full rebuild. Every mart must be identical row for row. The lookback
-is 0 hours so the exactness comes from the incremental predicate itself, not from a wide window.
+is 0 hours so the exactness comes from the incremental predicate itself, not from a wide window. A second test
+adds, on one day, a CRM contact whose email is an earlier guest's and a re-export of an old order naming a
+customer: identity moves history, and the increment must still equal a full rebuild.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import date
@@ -168,6 +171,113 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
         con.close()
     assert untouched > 0, "the last increment rewrote every row: it was not incremental"
     assert rows_before["fct_orders"] < len(full["fct_orders"]), "the increments must add orders"
+    for name in COMPARED:
+        assert len(full[name]) > 0, f"{name} is empty: the comparison would prove nothing"
+        missing = sorted(set(full[name]) - set(incremental[name]))[:3]
+        extra = sorted(set(incremental[name]) - set(full[name]))[:3]
+        assert incremental[name] == full[name], (
+            f"{name}: rows only in full {missing}; only incremental {extra}"
+        )
+
+
+MOVE_DAY = date(2024, 2, 29)
+NEW_CONTACT = "C9000001"
+
+
+def _guest_orders(landing: Path, before: date) -> list[dict]:
+    """Guest orders (no customer_id) of files dated before `before`, in file order."""
+    found = []
+    for path in sorted((landing / "orders" / "orders").glob("orders_*.jsonl")):
+        if _file_day(path) < before:
+            found += [o for o in map(json.loads, path.read_text().splitlines()) if not o.get("customer_id")]
+    return found
+
+
+def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
+    """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, and a re-export of
+    another earlier guest order that now names an existing contact (whose first order is later)."""
+    guests = _guest_orders(landing, FIRST_BUILD_THROUGH)
+    by_email = {o["email"].strip().lower(): o for o in guests}
+    matched, moved = list(by_email.values())[:2]
+    assert matched["email"].strip().lower() != moved["email"].strip().lower()
+
+    # The day's contacts file, whose header decides the columns (exports add columns over time).
+    contacts = landing / "crm" / "contacts" / f"contacts_{MOVE_DAY.isoformat()}.csv"
+    columns = contacts.read_text().splitlines()[0].split(",")
+    values = {
+        "contact_id": NEW_CONTACT,
+        "email": matched["email"],
+        "first_name": "Moved",
+        "last_name": "History",
+        "country": "GB",
+        "segment": "smb",
+        "acquisition_channel": "referral",
+        "account_manager": "",
+        "marketing_opt_in": "false",
+        "is_internal": "false",
+        "created_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+        "updated_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+    }
+    with contacts.open("a") as f:
+        f.write(",".join(values.get(c, "") for c in columns) + "\n")
+
+    # An existing contact with a completed order after the moved one: the move pulls its first order back.
+    later = [
+        o
+        for path in sorted((landing / "orders" / "orders").glob("orders_*.jsonl"))
+        for o in map(json.loads, path.read_text().splitlines())
+        if o.get("customer_id") and o["created_at"] > moved["created_at"]
+    ]
+    owner = later[-1]["customer_id"]
+    orders = landing / "orders" / "orders" / f"orders_{MOVE_DAY.isoformat()}.jsonl"
+    with orders.open("a") as f:
+        f.write(json.dumps({**moved, "customer_id": owner}) + "\n")
+    return matched, moved, owner
+
+
+@pytest.mark.slow
+def test_identity_moving_history_equals_full_rebuild(
+    daily_landing: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A day whose files move old orders to another customer (a new contact with a guest's email; an order
+    re-exported with a customer_id) gives the marts of a full rebuild, and the moves are visible in them."""
+    source = tmp_path / "source"
+    _deliver(daily_landing, source, lambda day: day <= MOVE_DAY)
+    matched, moved, owner = _append_identity_moves(source)
+
+    incremental_db, incremental_landing = tmp_path / "incremental.duckdb", tmp_path / "incremental_landing"
+    _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
+    _load(incremental_db, incremental_landing)
+    _dbt(incremental_db, monkeypatch)
+    _deliver(source, incremental_landing, lambda day: day == MOVE_DAY)
+    _load(incremental_db, incremental_landing)
+    _dbt(incremental_db, monkeypatch)
+
+    full_db, full_landing = tmp_path / "full.duckdb", tmp_path / "full_landing"
+    _deliver(source, full_landing, lambda day: day <= MOVE_DAY)
+    _load(full_db, full_landing)
+    _dbt(full_db, monkeypatch, "--full-refresh")
+
+    con = duckdb.connect(str(incremental_db))
+    try:
+        owners = dict(
+            con.execute(
+                "select order_id, customer_id from marts.fct_orders where order_id in (?, ?)",
+                [matched["order_id"], moved["order_id"]],
+            ).fetchall()
+        )
+        guest_rows = con.execute(
+            "select count(*) from marts.fct_customer_months where customer_id = 'g-' || md5(lower(trim(?)))",
+            [matched["email"]],
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert owners == {matched["order_id"]: NEW_CONTACT, moved["order_id"]: owner}, owners
+    assert guest_rows == 0, (
+        "the guest whose orders all moved to the new contact must leave the customer months"
+    )
+
+    incremental, full = _marts(incremental_db), _marts(full_db)
     for name in COMPARED:
         assert len(full[name]) > 0, f"{name} is empty: the comparison would prove nothing"
         missing = sorted(set(full[name]) - set(incremental[name]))[:3]

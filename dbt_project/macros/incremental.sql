@@ -17,26 +17,108 @@
     {{ return(facts) }}
 {%- endmacro %}
 
-{# Raw rows loaded since the previous build, less the lookback (var incremental_lookback_hours). #}
+{# Raw rows loaded since the previous build, less the lookback (var incremental_lookback_hours); every row when
+   there is no usable previous build. Staging reads only this (it does not depend on as_of_date). #}
 {% macro loaded_since_watermark() -%}
-    (select previous_watermark is null from {{ ref('int_incremental__state') }})
-    or _loaded_at >= (select lookback_from from {{ ref('int_incremental__state') }})
+    (
+        (select previous_watermark is null from {{ ref('int_incremental__state') }})
+        or _loaded_at >= (select lookback_from from {{ ref('int_incremental__state') }})
+    )
 {%- endmacro %}
 
-{# True when this build has no usable previous build to continue from: every row is rewritten. #}
+{# True when this build rewrites every row of the incremental models below staging: no usable previous build,
+   or the analysis date moved back (a re-export pulled the latest event back: customers, months and orders can
+   disappear). #}
 {% macro incremental_rewrite_all() -%}
-    (select previous_watermark is null from {{ ref('int_incremental__state') }})
+    (
+        (select previous_watermark is null from {{ ref('int_incremental__state') }})
+        or {{ as_of_date() }} < (select previous_as_of_date from {{ ref('int_incremental__state') }})
+    )
 {%- endmacro %}
 
-{# fct_customer_months rows this build rewrites: affected customers, and every customer's months from the
-   earlier of the previous and the current as_of_date month (month_end and the stage move with as_of_date). #}
-{% macro customer_months_to_rewrite() -%}
+{# First month this build rewrites for every customer: the previous as_of_date month (month_end and the stage of
+   that month move with as_of_date, and a new month adds a row for everyone). #}
+{% macro rewrite_from_month() -%}
+    (select {{ month_start('previous_as_of_date') }} from {{ ref('int_incremental__state') }})
+{%- endmacro %}
+
+{# Customer-month rows this build rewrites: affected customers' rows, and every customer's rows from
+   rewrite_from_month(). `month` is the row's month column (a month_end works as well as a month_start). #}
+{% macro customer_months_to_rewrite(month='month_start') -%}
     (
         {{ incremental_rewrite_all() }}
         or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }})
-        or month_start >= (
-            select {{ month_start('case when previous_as_of_date < as_of_date then previous_as_of_date else as_of_date end') }}
-            from {{ ref('int_incremental__state') }}
-        )
+        or {{ month }} >= {{ rewrite_from_month() }}
     )
+{%- endmacro %}
+
+{# The rows an incremental model rewrites, by the kind named in its `rewrite` config. The strategy below deletes
+   exactly these rows from the table and the model selects exactly these rows again, so a build that rewrites a
+   key also removes it when it has no row any more (a guest whose orders moved to a contact). `key` names the
+   key column where the model's input calls it differently; kind 'raw' (a staging model's dedupe) takes the key
+   and the raw table from the model's config `rewrite_key` and `rewrite_raw_table`. #}
+{% macro rewritten_rows(kind, key=none, raw_table=none) -%}
+    {%- if kind == 'raw' -%}
+        {{ key }} in (select {{ key }} from {{ source('raw', raw_table) }} where {{ loaded_since_watermark() }})
+    {%- elif kind == 'raw_order' -%}
+        (
+            order_id in (select order_id from {{ source('raw', 'shop_orders') }} where {{ loaded_since_watermark() }})
+            or order_id in (
+                select orders.order_id
+                from {{ this }} as orders
+                inner join {{ ref('int_incremental__touched_rates') }} as rates
+                    on {{ fx_touched('orders.currency', 'orders.order_date', 'rates') }}
+            )
+        )
+    {%- elif kind == 'raw_order_line' -%}
+        line_id in (select line_id from {{ source('raw', 'shop_order_lines') }} where {{ loaded_since_watermark() }})
+    {%- elif kind == 'raw_contact' -%}
+        contact_id in (select contact_id from {{ source('raw', 'crm_contacts') }} where {{ loaded_since_watermark() }})
+    {%- elif kind == 'contact' -%}
+        ({{ incremental_rewrite_all() }}
+         or {{ key or 'contact_id' }} in (select contact_id from {{ ref('int_incremental__touched_contacts') }}))
+    {%- elif kind == 'email' -%}
+        ({{ incremental_rewrite_all() }}
+         or {{ key or 'email_normalized' }} in (select email_normalized from {{ ref('int_incremental__touched_contacts') }}))
+    {%- elif kind == 'order' -%}
+        ({{ incremental_rewrite_all() }}
+         or {{ key or 'order_id' }} in (select order_id from {{ ref('int_incremental__touched_orders') }}))
+    {%- elif kind == 'customer' -%}
+        ({{ incremental_rewrite_all() }}
+         or {{ key or 'customer_id' }} in (select customer_id from {{ ref('int_incremental__affected_customers') }}))
+    {%- elif kind == 'customer_month' -%}
+        {{ customer_months_to_rewrite('month_start') }}
+    {%- elif kind == 'customer_month_end' -%}
+        {{ customer_months_to_rewrite('month_end') }}
+    {%- elif kind == 'ticket' -%}
+        ({{ incremental_rewrite_all() }}
+         or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error('rewritten_rows: unknown kind ' ~ kind) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# An exchange rate loaded since the watermark changes the conversion of `currency_column` amounts dated on or
+   after its touched_rates.from_date (every currency when the reporting currency's rate moved). #}
+{% macro fx_touched(currency_column, date_column, rates) -%}
+    ({{ currency_column }} = {{ rates }}.currency or {{ rates }}.currency = '{{ var("reporting_currency") }}')
+    and {{ date_column }} >= {{ rates }}.from_date
+{%- endmacro %}
+
+{# Incremental strategy `rewrite`: dbt's delete+insert keyed by the affected set instead of by the new rows' keys
+   (delete+insert deletes only keys that have a new row, so a key that disappears would stay). The model's
+   config `rewrite` names the kind of rows (macro rewritten_rows). Delete and insert run after the new rows are
+   computed, so a model may read its own previous rows ({{ this }}). #}
+{% macro get_incremental_rewrite_sql(arg_dict) -%}
+    {{ return(adapter.dispatch('rewrite_sql', 'retention_warehouse')(arg_dict)) }}
+{%- endmacro %}
+
+{% macro default__rewrite_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set rows = rewritten_rows(
+        config.require('rewrite'), key=config.get('rewrite_key'), raw_table=config.get('rewrite_raw_table')
+    ) -%}
+    delete from {{ arg_dict['target_relation'] }} where {{ rows }};
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

@@ -1,29 +1,18 @@
 -- One row per customer with a completed order: the BG/NBD / Gamma-Gamma inputs as of as_of_date, in
 -- whole time units of clv_time_unit_days (DECISIONS.md, CLV). Read by the Python CLV step.
-with purchase_days as (
-    select * from {{ ref('int_clv__purchase_days') }}
-),
-
-per_customer as (
-    select
-        customer_id,
-        acquisition_channel,
-        count(*) - 1 as frequency,
-        min(purchase_date) as first_purchase_date,
-        max(purchase_date) as last_purchase_date,
-        sum(purchase_value) as total_value,
-        sum(case when purchase_number = 1 then purchase_value else 0 end) as first_value
-    from purchase_days
-    group by customer_id, acquisition_channel
-)
-
+-- The month-end summary's row of the as_of_date month is the same history cut at as_of_date (that month's
+-- month_end), so this is read from it instead of aggregating every purchase again.
 select
-    customer_id,
-    acquisition_channel,
-    cast(frequency as {{ dbt.type_int() }}) as frequency,
-    {{ whole_periods('first_purchase_date', 'last_purchase_date', var('clv_time_unit_days')) }} as recency,
-    {{ whole_periods('first_purchase_date', as_of_date(), var('clv_time_unit_days')) }} as t,
-    case when frequency > 0 then (total_value - first_value) / frequency end as monetary_value,
-    first_purchase_date,
-    last_purchase_date
-from per_customer
+    summaries.customer_id,
+    summaries.acquisition_channel,
+    summaries.frequency,
+    summaries.recency,
+    summaries.t,
+    summaries.monetary_value,
+    spine.first_order_date as first_purchase_date,
+    spine.last_order_date as last_purchase_date
+from {{ ref('int_clv__month_end_summary') }} as summaries
+inner join {{ ref('int_customer_months__spined') }} as spine
+    on summaries.customer_id = spine.customer_id
+    and summaries.month_end = spine.month_end
+where summaries.month_end = {{ as_of_date() }}

@@ -1,3 +1,7 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__touched_contacts') }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="contact", on_schema_change="fail") }}
 -- One row per CRM contact known on as_of_date (a version saved on or before it), with its identity
 -- attributes: channel from the earliest version, current attributes from the latest version, internal
 -- if any version is flagged or uses an internal email domain (DECISIONS.md, Customers and identity).
@@ -11,6 +15,7 @@ with versions as (
     from {{ ref('stg_crm__contacts') }}
     where {{ to_date('updated_at') }} <= {{ as_of_date() }}
         and {{ to_date('created_at') }} <= {{ as_of_date() }}
+        {% if is_incremental() %}and {{ rewritten_rows('contact') }}{% endif %}
 ),
 
 per_contact as (

@@ -1,3 +1,7 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__touched_contacts') }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="email", on_schema_change="fail") }}
 -- One row per normalised email seen on any known contact version, mapped to the lowest contact_id that
 -- ever used it (DECISIONS.md, resolution step 2).
 select
@@ -7,4 +11,5 @@ from {{ ref('stg_crm__contacts') }}
 where {{ to_date('updated_at') }} <= {{ as_of_date() }}
     and {{ to_date('created_at') }} <= {{ as_of_date() }}
     and email_normalized is not null
+    {% if is_incremental() %}and {{ rewritten_rows('email') }}{% endif %}
 group by email_normalized

@@ -1,12 +1,18 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__affected_customers') }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
 -- One row per customer known on as_of_date: every known CRM contact (ordered or not) plus every guest
 -- checkout email without a contact. Internal/test accounts are kept with is_internal = true so marts can
 -- drop them (DECISIONS.md, Customers and identity).
 with contacts as (
     select * from {{ ref('int_crm__contacts_known') }}
+    {% if is_incremental() %}where {{ rewritten_rows('customer', key='contact_id') }}{% endif %}
 ),
 
 orders as (
     select * from {{ ref('int_orders__resolved') }}
+    {% if is_incremental() %}where {{ rewritten_rows('customer') }}{% endif %}
 ),
 
 order_summary as (

@@ -1,8 +1,14 @@
 -- Orders (as of as_of_date) with the customer they belong to: the order's customer_id when it is a
 -- known contact, else the contact that used its normalised email, else a guest 'g-' || md5(email).
 -- Internal customers are flagged here and dropped by every mart (DECISIONS.md, Customers and identity).
+-- Incremental (DECISIONS.md, Incremental processing): touched orders are resolved again.
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__touched_orders') }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="order", on_schema_change="fail") }}
 with orders as (
     select * from {{ ref('int_orders__net_revenue') }}
+    {% if is_incremental() %}where {{ rewritten_rows('order') }}{% endif %}
 ),
 
 contacts as (

@@ -1,74 +1,47 @@
--- depends_on: {{ ref('int_orders__resolved') }}
--- depends_on: {{ ref('stg_crm__contacts') }}
 -- depends_on: {{ ref('int_incremental__state') }}
--- Customers whose rows in the incremental facts must be rewritten by this build (DECISIONS.md, Incremental
--- processing): every customer when there is no usable previous build; else the customers of orders touched by
--- raw rows loaded since the watermark (orders, refunds, order lines), CRM contacts with a new version and
--- everyone sharing that version's email (identity can move orders between them), and both the old and the new
--- customer of every order whose customer, currency rate, status or net revenue differs from the previous
--- fct_orders (a late exchange rate or an identity change reaches orders no new row names).
+-- depends_on: {{ ref('int_incremental__touched_orders') }}
+-- depends_on: {{ ref('int_incremental__touched_contacts') }}
+-- depends_on: {{ ref('int_orders__resolved') }}
+-- Customers whose rows this build rewrites (DECISIONS.md, Incremental processing): the customer before and
+-- after this build of every touched order (int_incremental__touched_orders: new exports, refunds, lines and
+-- exchange rates, and contact changes that can move orders), touched CRM contacts, and the guest of every
+-- email a touched contact used (its orders may now belong to the contact). The previous customer is read from
+-- the previous int_orders__resolved and from fct_orders (the last table a build writes: after a build that
+-- failed half-way it still holds what the marts show). Empty when there is no usable previous build: then
+-- every customer is rewritten (macro incremental_rewrite_all).
 {% set facts = previous_facts() %}
 {% if not facts %}
-select customer_id from {{ ref('int_customers__resolved') }}
+select cast(null as {{ dbt.type_string() }}) as customer_id where 1 = 0
 {% else %}
 with touched_orders as (
-    select order_id from {{ source('raw', 'shop_orders') }} where {{ loaded_since_watermark() }}
-    union
-    select order_id from {{ source('raw', 'shop_refunds') }} where {{ loaded_since_watermark() }}
-    union
-    select order_id from {{ source('raw', 'shop_order_lines') }} where {{ loaded_since_watermark() }}
+    select * from {{ ref('int_incremental__touched_orders') }}
 ),
 
 touched_contacts as (
-    select contact_id, lower(trim(email)) as email_normalized
-    from {{ source('raw', 'crm_contacts') }}
-    where {{ loaded_since_watermark() }}
-),
-
-orders as (
-    select order_id, customer_id, email_normalized, fx_rate, status, net_revenue
-    from {{ ref('int_orders__resolved') }}
-    where not is_internal_customer
+    select * from {{ ref('int_incremental__touched_contacts') }}
 ),
 
 previous_orders as (
-    select order_id, customer_id, fx_rate, status, net_revenue from {{ facts[0] }}
-),
-
-changed_orders as (
-    select orders.customer_id as new_customer_id, previous_orders.customer_id as old_customer_id
-    from orders
-    full outer join previous_orders
-        on orders.order_id = previous_orders.order_id
-    where orders.order_id is null
-        or previous_orders.order_id is null
-        or orders.customer_id <> previous_orders.customer_id
-        or orders.status <> previous_orders.status
-        or cast(orders.fx_rate as {{ type_double() }}) <> previous_orders.fx_rate
-        or cast(orders.net_revenue as {{ type_double() }}) <> previous_orders.net_revenue
+    select order_id, customer_id from {{ facts[0] }}
 ),
 
 affected as (
     select orders.customer_id
-    from orders
-    inner join touched_orders on orders.order_id = touched_orders.order_id
+    from {{ ref('int_orders__resolved') }} as orders
+    inner join touched_orders
+        on orders.order_id = touched_orders.order_id
+    union
+    select previous_customer_id from touched_orders
+    union
+    select previous_orders.customer_id
+    from previous_orders
+    inner join touched_orders
+        on previous_orders.order_id = touched_orders.order_id
     union
     select contact_id from touched_contacts
     union
     select 'g-' || {{ dbt.hash('email_normalized') }} from touched_contacts where email_normalized is not null
-    union
-    select contacts.contact_id
-    from {{ ref('stg_crm__contacts') }} as contacts
-    inner join touched_contacts on contacts.email_normalized = touched_contacts.email_normalized
-    union
-    select orders.customer_id
-    from orders
-    inner join touched_contacts on orders.email_normalized = touched_contacts.email_normalized
-    union
-    select new_customer_id from changed_orders
-    union
-    select old_customer_id from changed_orders
 )
 
-select customer_id from affected where customer_id is not null
+select distinct customer_id from affected where customer_id is not null
 {% endif %}

@@ -2,7 +2,8 @@
 -- previous_watermark: the latest raw _loaded_at that build had seen (null = no usable previous build, so
 -- the facts rebuild every row); lookback_from: previous_watermark less var incremental_lookback_hours, the
 -- raw rows loaded from then on are re-processed; current_watermark: what this build has seen;
--- previous_as_of_date / as_of_date: the analysis dates of the previous build and of this one.
+-- previous_as_of_date: the analysis date of the previous build (the latest fct_customer_months.month_end).
+-- Staging reads this model, so it depends on raw tables and the previous facts only (not on as_of_date).
 {% set facts = previous_facts() %}
 with raw_loads as (
     {% for table in ['shop_orders', 'shop_refunds', 'shop_order_lines', 'shop_exchange_rates', 'support_tickets',
@@ -36,6 +37,5 @@ select
         as {{ dbt.type_timestamp() }}
     ) as lookback_from,
     cast((select max(loaded_at) from raw_loads) as {{ dbt.type_timestamp() }}) as current_watermark,
-    cast(previous.previous_as_of_date as date) as previous_as_of_date,
-    cast({{ as_of_date() }} as date) as as_of_date
+    cast(previous.previous_as_of_date as date) as previous_as_of_date
 from previous

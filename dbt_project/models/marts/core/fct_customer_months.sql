@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
 -- One row per non-internal customer and calendar month from the first known month to the as_of_date
@@ -8,13 +9,17 @@
     {{ exceptions.raise_compiler_error('vars need churn_days >= 31 and active_days <= churn_days') }}
 {% endif %}
 {{ config(
-    materialized="incremental",
-    incremental_strategy="append",
-    on_schema_change="fail",
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ customer_months_to_rewrite() }}{% endif %}",
+    materialized="incremental", incremental_strategy="rewrite", rewrite="customer_month", on_schema_change="fail"
 ) }}
+-- Incremental (DECISIONS.md, Incremental processing): the rows macro customer_months_to_rewrite() selects are
+-- written again; the stage of a month reads the two months before it, so unaffected customers' rows are read
+-- from two months before the first rewritten month.
 with spine as (
     select * from {{ ref('int_customer_months__spined') }}
+    {% if is_incremental() %}
+    where {{ rewritten_rows('customer') }}
+        or month_start >= {{ dbt.dateadd('month', -2, rewrite_from_month()) }}
+    {% endif %}
 ),
 
 base as (
@@ -31,16 +36,30 @@ base as (
     from spine
 ),
 
+-- One window pass: a month's stage needs the previous month's base stage, and the previous month's stage needs
+-- that month's orders and the base stage of the month before it.
+lagged as (
+    select
+        *,
+        lag(base_stage) over (partition by customer_id order by month_start) as previous_base_stage,
+        lag(orders) over (partition by customer_id order by month_start) as previous_orders,
+        lag(base_stage, 2) over (partition by customer_id order by month_start) as second_previous_base_stage
+    from base
+),
+
 staged as (
     select
         *,
         case
-            when base_stage <> 'new' and orders > 0
-                and lag(base_stage) over (partition by customer_id order by month_start) = 'churned'
-                then 'reactivated'
+            when base_stage <> 'new' and orders > 0 and previous_base_stage = 'churned' then 'reactivated'
             else base_stage
-        end as lifecycle_stage
-    from base
+        end as lifecycle_stage,
+        case
+            when previous_base_stage <> 'new' and previous_orders > 0 and second_previous_base_stage = 'churned'
+                then 'reactivated'
+            else previous_base_stage
+        end as previous_lifecycle_stage
+    from lagged
 ),
 
 final as (
@@ -50,8 +69,7 @@ select
     cast(month_end as date) as month_end,
     cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
     cast(lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
-    cast(lag(lifecycle_stage) over (partition by customer_id order by month_start) as {{ dbt.type_string() }})
-        as previous_stage,
+    cast(previous_lifecycle_stage as {{ dbt.type_string() }}) as previous_stage,
     cast(orders as {{ dbt.type_bigint() }}) as orders,
     cast(net_revenue as {{ type_double() }}) as net_revenue,
     cast(days_since_last_order as {{ dbt.type_bigint() }}) as days_since_last_order,
@@ -66,6 +84,5 @@ from staged
 
 select * from final
 {% if is_incremental() %}
--- Incremental contract: only the rows deleted above are written again.
-where {{ customer_months_to_rewrite() }}
+where {{ rewritten_rows('customer_month') }}
 {% endif %}

@@ -1,24 +1,14 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
-{{ config(
-    materialized="incremental",
-    incremental_strategy="append",
-    on_schema_change="fail",
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ incremental_rewrite_all() }} or customer_id in "
-        ~ "(select customer_id from {{ ref('int_incremental__affected_customers') }}){% endif %}",
-) }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
 -- One row per order of a non-internal customer placed on or before as_of_date, amounts in the reporting
 -- currency (DECISIONS.md, Money and Orders).
 with orders as (
     select * from {{ ref('int_orders__resolved') }}
     where not is_internal_customer
-    {% if is_incremental() %}
-        -- Incremental contract: only affected customers' orders are rewritten (their rows were deleted above).
-        and (
-            {{ incremental_rewrite_all() }}
-            or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }})
-        )
-    {% endif %}
+    -- Incremental: affected customers' orders are written again (the completed-order number is per customer).
+    {% if is_incremental() %}and {{ rewritten_rows('customer') }}{% endif %}
 ),
 
 customers as (
@@ -28,18 +18,27 @@ customers as (
 lines as (
     select order_id, count(*) as line_count, sum(quantity) as item_quantity
     from {{ ref('stg_shop__order_lines') }}
+    {% if is_incremental() %}where order_id in (select order_id from orders){% endif %}
     group by order_id
+),
+
+-- The completed-order number, numbered over the three columns it needs (a window over the wide order rows
+-- sorts every column of every order).
+numbered as (
+    select
+        order_id,
+        row_number() over (partition by customer_id order by created_at, order_id) as completed_order_number
+    from orders
+    where is_completed
 ),
 
 sequenced as (
     select
         orders.*,
-        case
-            when orders.is_completed then row_number() over (
-                partition by orders.customer_id, orders.is_completed order by orders.created_at, orders.order_id
-            )
-        end as completed_order_number
+        numbered.completed_order_number
     from orders
+    left join numbered
+        on orders.order_id = numbered.order_id
 )
 
 select

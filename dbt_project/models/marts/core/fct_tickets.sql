@@ -1,24 +1,14 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_tickets') }}
-{{ config(
-    materialized="incremental",
-    incremental_strategy="append",
-    on_schema_change="fail",
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ incremental_rewrite_all() }} or ticket_id in "
-        ~ "(select ticket_id from {{ ref('int_incremental__affected_tickets') }}){% endif %}",
-) }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="ticket", on_schema_change="fail") }}
 -- One row per support ticket created on or before as_of_date (unknown requesters kept with a null
 -- customer_id, internal customers' tickets dropped), with response/resolution hours and SLA flags
 -- against the per-priority targets (vars sla_first_response_hours, sla_resolution_hours).
 with tickets as (
     select * from {{ ref('int_tickets__resolved') }}
-    {% if is_incremental() %}
-        -- Incremental contract: only affected tickets are rewritten (their rows were deleted above).
-        where (
-            {{ incremental_rewrite_all() }}
-            or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }})
-        )
-    {% endif %}
+    -- Incremental: only affected tickets are written again.
+    {% if is_incremental() %}where {{ rewritten_rows('ticket') }}{% endif %}
 ),
 
 csat as (

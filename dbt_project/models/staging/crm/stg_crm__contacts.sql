@@ -1,7 +1,24 @@
 -- One row per contact version (contact_id, updated_at): raw keeps every exported version (history for
 -- SCD2); an identical version exported twice keeps the copy from the latest file, then line.
+-- Incremental: every version of a contact with a version loaded since the watermark is deduped again.
+-- depends_on: {{ ref('int_incremental__state') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="rewrite",
+    rewrite="raw",
+    rewrite_raw_table="crm_contacts",
+    rewrite_key="contact_id",
+    on_schema_change="fail",
+) }}
+{% set raw_contacts %}
+    {%- if is_incremental() -%}
+    (select * from {{ source('raw', 'crm_contacts') }} where {{ rewritten_rows('raw', key='contact_id', raw_table='crm_contacts') }})
+    {%- else -%}
+    {{ source('raw', 'crm_contacts') }}
+    {%- endif -%}
+{% endset %}
 with ranked as (
-    {{ latest_copy(source('raw', 'crm_contacts'), ['contact_id', 'updated_at'], ['_file desc', '_line desc']) }}
+    {{ latest_copy(raw_contacts, ['contact_id', 'updated_at'], ['_file desc', '_line desc']) }}
 )
 
 select

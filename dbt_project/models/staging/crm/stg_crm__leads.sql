@@ -1,5 +1,19 @@
+-- Incremental: keys with a copy loaded since the watermark are deduped again from every copy of them.
+-- depends_on: {{ ref('int_incremental__state') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="rewrite",
+    rewrite="raw",
+    rewrite_raw_table="crm_leads",
+    rewrite_key="lead_id",
+    on_schema_change="fail",
+) }}
 with ranked as (
-    {{ latest_copy(source('raw', 'crm_leads'), ['lead_id'], ['_file desc', '_line desc']) }}
+    select
+        *,
+        row_number() over (partition by lead_id order by _file desc, _line desc) as copy_rank
+    from {{ source('raw', 'crm_leads') }}
+    {% if is_incremental() %}where {{ rewritten_rows('raw', key='lead_id', raw_table='crm_leads') }}{% endif %}
 )
 
 select

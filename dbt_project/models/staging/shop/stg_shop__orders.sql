@@ -1,7 +1,19 @@
 -- One row per order (latest export wins: file name, then line). Timestamps in UTC; every amount in the
 -- reporting currency at the latest rate on or before the order's UTC date (DECISIONS.md, Money).
+-- Incremental (DECISIONS.md, Incremental processing): orders exported since the watermark, and orders converted
+-- with an exchange rate loaded since then, are deduped and converted again from every copy of them.
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__touched_rates') }}
+{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="raw_order", on_schema_change="fail") }}
+{% set raw_orders %}
+    {%- if is_incremental() -%}
+    (select * from {{ source('raw', 'shop_orders') }} where {{ rewritten_rows('raw_order') }})
+    {%- else -%}
+    {{ source('raw', 'shop_orders') }}
+    {%- endif -%}
+{% endset %}
 with ranked as (
-    {{ latest_copy(source('raw', 'shop_orders'), ['order_id'], ['_file desc', '_line desc']) }}
+    {{ latest_copy(raw_orders, ['order_id'], ['_file desc', '_line desc']) }}
 ),
 
 orders as (

@@ -1,5 +1,19 @@
+-- Incremental: keys with a copy loaded since the watermark are deduped again from every copy of them.
+-- depends_on: {{ ref('int_incremental__state') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="rewrite",
+    rewrite="raw",
+    rewrite_raw_table="support_csat",
+    rewrite_key="rating_id",
+    on_schema_change="fail",
+) }}
 with ranked as (
-    {{ latest_copy(source('raw', 'support_csat'), ['rating_id'], ['_file desc', '_line desc']) }}
+    select
+        *,
+        row_number() over (partition by rating_id order by _file desc, _line desc) as copy_rank
+    from {{ source('raw', 'support_csat') }}
+    {% if is_incremental() %}where {{ rewritten_rows('raw', key='rating_id', raw_table='support_csat') }}{% endif %}
 )
 
 select

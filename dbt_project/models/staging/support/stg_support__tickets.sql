@@ -1,6 +1,22 @@
 -- One row per ticket: its latest version (updated_at, then file name, then line).
+-- Incremental: keys with a copy loaded since the watermark are deduped again from every copy of them.
+-- depends_on: {{ ref('int_incremental__state') }}
+{{ config(
+    materialized="incremental",
+    incremental_strategy="rewrite",
+    rewrite="raw",
+    rewrite_raw_table="support_tickets",
+    rewrite_key="ticket_id",
+    on_schema_change="fail",
+) }}
 with ranked as (
-    {{ latest_copy(source('raw', 'support_tickets'), ['ticket_id'], ['updated_at desc', '_file desc', '_line desc']) }}
+    select
+        *,
+        row_number() over (
+            partition by ticket_id order by updated_at desc, _file desc, _line desc
+        ) as version_rank
+    from {{ source('raw', 'support_tickets') }}
+    {% if is_incremental() %}where {{ rewritten_rows('raw', key='ticket_id', raw_table='support_tickets') }}{% endif %}
 )
 
 select
@@ -20,4 +36,4 @@ select
     _file as source_file,
     _line as source_line
 from ranked
-where copy_rank = 1
+where version_rank = 1
