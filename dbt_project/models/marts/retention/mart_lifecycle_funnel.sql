@@ -142,15 +142,25 @@ repeat_step as (
     from purchase_step
 ),
 
-steps as (
+advocate_step as (
     select
         *,
-        {{ month_start('entry_date') }} as cohort_month,
         case
             when repeat_reached is not null and first_referral_date is not null
                 then greatest(first_referral_date, repeat_reached)
         end as advocate_reached
     from repeat_step
+),
+
+steps as (
+    select
+        *,
+        {{ month_start('entry_date') }} as cohort_month,
+        {{ dbt.datediff('lead_date', 'contact_reached', 'day') }} as days_lead_to_contact,
+        {{ dbt.datediff('contact_reached', 'purchase_reached', 'day') }} as days_contact_to_purchase,
+        {{ dbt.datediff('purchase_reached', 'repeat_reached', 'day') }} as days_purchase_to_repeat,
+        {{ dbt.datediff('repeat_reached', 'advocate_reached', 'day') }} as days_repeat_to_advocate
+    from advocate_step
 ),
 
 funnel as (
@@ -163,10 +173,10 @@ funnel as (
         count(purchase_reached) as purchasers,
         count(repeat_reached) as repeat_purchasers,
         count(advocate_reached) as advocates,
-        {{ median(dbt.datediff('lead_date', 'contact_reached', 'day')) }} as median_days_lead_to_contact,
-        {{ median(dbt.datediff('contact_reached', 'purchase_reached', 'day')) }} as median_days_contact_to_purchase,
-        {{ median(dbt.datediff('purchase_reached', 'repeat_reached', 'day')) }} as median_days_purchase_to_repeat,
-        {{ median(dbt.datediff('repeat_reached', 'advocate_reached', 'day')) }} as median_days_repeat_to_advocate
+        percentile_cont(0.5) within group (order by days_lead_to_contact) as median_days_lead_to_contact,
+        percentile_cont(0.5) within group (order by days_contact_to_purchase) as median_days_contact_to_purchase,
+        percentile_cont(0.5) within group (order by days_purchase_to_repeat) as median_days_purchase_to_repeat,
+        percentile_cont(0.5) within group (order by days_repeat_to_advocate) as median_days_repeat_to_advocate
     from steps
     group by grouping sets (
         (cohort_month, entry_point, acquisition_channel),

@@ -23,7 +23,7 @@ population as (
     select
         customer_id,
         month_start,
-        cast({{ dbt.dateadd('day', -var('mix_exposure_days'), 'month_start') }} as date) as exposure_from,
+        cast({{ dbt.dateadd('day', -var('mix_exposure_days', 90), 'month_start') }} as date) as exposure_from,
         last_order_before,
         lifecycle_stage = 'churned' as is_churned
     from customer_months
@@ -59,7 +59,10 @@ account_managers as (
     inner join {{ ref('dim_contacts_history') }} as versions
         on population.customer_id = versions.contact_id
         and versions.valid_from < cast(population.month_start as {{ dbt.type_timestamp() }})
-        and (versions.valid_to is null or versions.valid_to >= cast(population.month_start as {{ dbt.type_timestamp() }}))
+        and (
+            versions.valid_to is null
+            or versions.valid_to >= cast(population.month_start as {{ dbt.type_timestamp() }})
+        )
     where versions.account_manager is not null
 ),
 
@@ -153,7 +156,11 @@ grid as (
     select months.month_start, lever_sources.lever, exposure.is_exposed
     from (select distinct month_start from population) as months
     cross join lever_sources
-    cross join (select true as is_exposed union all select false) as exposure
+    cross join (
+        select true as is_exposed
+        union all
+        select false
+    ) as exposure
     where lever_sources.source_rows > 0
 )
 
