@@ -23,7 +23,7 @@ population as (
     select
         customer_id,
         month_start,
-        cast({{ dbt.dateadd('day', -var('mix_exposure_days', 90), 'month_start') }} as date) as exposure_from,
+        cast({{ dbt.dateadd('day', -var('mix_exposure_days'), 'month_start') }} as date) as exposure_from,
         last_order_before,
         lifecycle_stage = 'churned' as is_churned
     from customer_months
