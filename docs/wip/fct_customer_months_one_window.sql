@@ -22,4 +22,3 @@ staged as (
         from base
     ) as lagged
 ),
-
