@@ -4,6 +4,7 @@ and the CRM/support marts empty, not errors. Built through the real Dagster job.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -91,5 +92,5 @@ def test_funnel_starts_at_purchase_and_the_mix_shows_only_the_order_lever(orders
     emails = completed["email"].str.strip().str.lower()
     assert purchasers == emails[~emails.str.endswith("@example-internal.test")].nunique()
     assert levers == {"loyalty_promo"}
-    report = (settings.reports_dir / "report.html").read_text()
+    report = (Path(settings.reports_dir) / "report.html").read_text()
     assert "the funnel starts at purchase" in report
