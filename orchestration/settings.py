@@ -33,10 +33,12 @@ class Settings(ConfigurableResource):
     # dbt (profiles.yml, dbt_project.yml).
     duckdb_memory_limit: str = "4GB"  # RW_DUCKDB_MEMORY_LIMIT: DuckDB buffer pool cap (bench/RESULTS.md)
     incremental_lookback_hours: int = 24  # RW_INCREMENTAL_LOOKBACK_HOURS (DECISIONS.md, Incremental)
-    # Monitoring.
+    # Automation and monitoring.
+    automation: str = "on"  # RW_AUTOMATION: on = schedule and sensors start running; off = start stopped
     fresh_within_hours: float = 26.0  # RW_FRESH_WITHIN_HOURS: a day plus slack for a slow run
     alert_log: str = ""  # RW_ALERT_LOG: default <reports_dir>/../alerts.log
-    alert_webhook_url: str = ""  # RW_ALERT_WEBHOOK_URL: optional; alerts are POSTed there as JSON
+    alert_webhook_url: str = ""  # RW_ALERT_WEBHOOK_URL: optional; alerts are POSTed there
+    alert_format: str = ""  # RW_ALERT_FORMAT: slack, teams or json; empty = from the webhook's host
     dagster_url: str = "http://127.0.0.1:3000"  # RW_DAGSTER_URL: base of the run links in alerts
     # Serving.
     pii_salt: str = ""  # RW_PII_SALT: salt of published hashes; empty = the documented sample salt
@@ -47,6 +49,20 @@ class Settings(ConfigurableResource):
     @classmethod
     def _path_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, os.PathLike) else value
+
+    @field_validator("automation")
+    @classmethod
+    def _on_or_off(cls, value: str) -> str:
+        if value not in ("on", "off"):
+            raise ValueError(f"RW_AUTOMATION must be on or off, got {value!r}")
+        return value
+
+    @field_validator("alert_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in ("", "slack", "teams", "json"):
+            raise ValueError(f"RW_ALERT_FORMAT must be slack, teams or json, got {value!r}")
+        return value
 
     @field_validator("serving_keep_builds")
     @classmethod
@@ -69,9 +85,11 @@ class Settings(ConfigurableResource):
         optional = {
             "duckdb_memory_limit": "RW_DUCKDB_MEMORY_LIMIT",
             "incremental_lookback_hours": "RW_INCREMENTAL_LOOKBACK_HOURS",
+            "automation": "RW_AUTOMATION",
             "fresh_within_hours": "RW_FRESH_WITHIN_HOURS",
             "alert_log": "RW_ALERT_LOG",
             "alert_webhook_url": "RW_ALERT_WEBHOOK_URL",
+            "alert_format": "RW_ALERT_FORMAT",
             "dagster_url": "RW_DAGSTER_URL",
             "pii_salt": "RW_PII_SALT",
             "serving_keep_builds": "RW_SERVING_KEEP_BUILDS",
@@ -95,5 +113,6 @@ class Settings(ConfigurableResource):
 @cache
 def settings_at_load() -> Settings:
     """The environment's settings, read once per process, for what must be known when definitions load:
-    the Definitions' resources and the freshness checks' window (checks are built at import)."""
+    the Definitions' resources, the freshness policies' window and whether schedules and sensors start
+    running (default statuses are fixed when the definitions load)."""
     return Settings.from_env()
