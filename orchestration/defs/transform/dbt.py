@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -26,6 +26,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.transform.row_counts import with_row_counts
+from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
@@ -53,6 +54,12 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        """Marts (what BI reads) carry the freshness policy; staging and intermediate are internal."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
+        return spec.replace_attributes(freshness_policy=FRESHNESS_POLICY) if fqn[1:2] == ["marts"] else spec
 
 
 class DbtBuildConfig(Config):
