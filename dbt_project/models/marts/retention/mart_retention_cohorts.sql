@@ -57,5 +57,6 @@ select
     cast(active_customers * 1.0 / cohort_size as {{ type_double() }}) as retention_rate,
     cast(net_revenue as {{ type_double() }}) as net_revenue,
     cast(cumulative_revenue / cohort_size as {{ type_double() }}) as cumulative_revenue_per_customer,
-    cast(net_revenue / nullif(first_month_revenue, 0) as {{ type_double() }}) as revenue_retention
+    cast(net_revenue / nullif(first_month_revenue, 0) as {{ type_double() }}) as revenue_retention,
+    cast(first_month_revenue as {{ type_double() }}) as first_month_net_revenue
 from measured
