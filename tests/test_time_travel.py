@@ -17,6 +17,7 @@ through `python -m orchestration build --as-of-date D`, as a user runs them both
 
 from __future__ import annotations
 
+import calendar
 import csv
 import gzip
 import io
@@ -98,26 +99,47 @@ def utc_dates(values: list[str | None]) -> pd.Series:
     return parsed.dt.date
 
 
-def period_start(path: Path) -> date | None:
+def export_period(path: Path) -> tuple[date, date] | None:
+    """First and last day of a landing file's period label (a month or a day), None for another label."""
     found = re.search(r"_(\d{4})-(\d{2})(?:-(\d{2}))?\.", path.name)
-    return date(int(found[1]), int(found[2]), int(found[3] or 1)) if found else None
+    if not found:
+        return None
+    first = date(int(found[1]), int(found[2]), int(found[3] or 1))
+    if found[3]:
+        return first, first
+    return first, date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
 
 
 def landing_as_it_stood(full: Path, out: Path, day: date) -> dict[str, int]:
-    """Copy `full` to `out` keeping each record dated on or before `day`; returns rows dropped per family."""
+    """Copy `full` to `out` keeping each record dated on or before `day`; returns rows dropped per family.
+
+    A record dated by `day` but exported in a later file (a late order, a re-export) is appended, in file
+    order, to the file of the period `day` falls in: still after every earlier copy (the loader keeps the
+    copy of the latest file, then line), without a later file that is nearly empty (the raw volume check
+    would rightly call it a collapsed export). A record whose date does not parse is kept only from a file
+    whose whole period had passed by `day`."""
     dropped = {}
     for family, time_field in RECORD_TIME.items():
         dropped[family] = 0
+        kept: dict[Path, tuple[str | None, list]] = {}
+        late: list = []
         for path in sorted((full / family).iterdir()):
             header, records = read_records(path)
+            period = export_period(path) or (date.min, date.min)
             if time_field:
                 dates = utc_dates([field_of(r, time_field) for r in records])
-                started = (period_start(path) or date.min) <= day
-                keep = [(d <= day) if pd.notna(d) else started for d in dates]
+                keep = [(d <= day) if pd.notna(d) else period[1] <= day for d in dates]
                 dropped[family] += len(records) - sum(keep)
                 records = [r for r, k in zip(records, keep, strict=True) if k]
-            if records:
-                write_records(out / family / path.name, header, records)
+            if period[0] > day:
+                late += records
+            elif records:
+                kept[path] = (header, records)
+        if late and kept:
+            last = max(kept)
+            kept[last] = (kept[last][0], kept[last][1] + late)
+        for path, (header, records) in kept.items():
+            write_records(out / family / path.name, header, records)
     return dropped
 
 
