@@ -5,7 +5,7 @@ for row, a build on the landing data as it stood on D (issue 13, points 1 and 2)
 test: every record whose own timestamp (UTC date) is on or before D, so orders placed after D are absent,
 a ticket is in the version it had on D (solved after D: still open; re-prioritised after D: the old
 priority), a contact has none of its later edits. Rows whose timestamp does not parse (the loader
-quarantines them either way) stay when their file's period had started by D. Orders carry no timestamp
+quarantines them either way) stay when their file's whole period had passed by D. Orders carry no timestamp
 for a status change, so a cancellation exported after D is known to both builds (DECISIONS.md).
 
 The sample gets one extra ticket version before the copy: a ticket open on D is re-prioritised, moved to
