@@ -38,7 +38,7 @@ def expected(built_warehouse: Settings, mart: pd.DataFrame) -> pd.DataFrame:
         clv = con.sql(
             "select customer_id, month_end, clv from intermediate.int_clv__scored where month_end is not null"
         ).df()
-        margin = con.execute("select margin from clv.parameters").fetchone()[0]
+        margin = con.sql("select margin from clv.parameters").df()["margin"].iloc[0]
     clv["month_idx"] = (
         pd.to_datetime(clv["month_end"]).dt.year * 12 + pd.to_datetime(clv["month_end"]).dt.month - 1
     )
@@ -121,7 +121,7 @@ def test_the_split_adds_up(mart):
 def test_is_partial_month_flags_only_an_unfinished_as_of_month(built_warehouse: Settings, mart):
     with duckdb.connect(str(built_warehouse.duckdb_path), read_only=True) as con:
         as_of = pd.Timestamp(
-            con.execute("select max(month_end) from marts.fct_customer_months").fetchone()[0]
+            con.sql("select max(month_end) as m from marts.fct_customer_months").df()["m"].iloc[0]
         )
         flags = {
             name: con.sql(f"select {month} as month, is_partial_month from marts.{name}").df()
