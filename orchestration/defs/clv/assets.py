@@ -1,18 +1,19 @@
 """The CLV fit as one Dagster step between the CLV summaries (dbt) and the value/equity marts (dbt).
 
 Reads intermediate.int_clv__settings, int_clv__customer_summary and int_clv__month_end_summary; fits
-BG/NBD by maximum likelihood on the unique (frequency, recency, t) rows (counts as weights) and
+BG/NBD by maximum likelihood on the unique (frequency, recency_days, t_days) rows (counts as weights; recency
+and t in time units = days / clv_time_unit_days, measured to the day) and
 Gamma-Gamma on the repeat customers' (frequency, monetary_value); writes, in one transaction,
 
-- clv.rfm_scores(frequency, recency, t, p_alive, expected_purchases, discounted_expected_purchases): one
-  row per distinct (frequency, recency, t) in either summary; expected_purchases = E[Y(horizon)],
-  discounted_expected_purchases = sum over the horizon's months m of (E[Y(t_m)] - E[Y(t_(m-1))]) /
-  (1 + monthly_rate)^m (DECISIONS.md);
+- clv.rfm_scores(frequency, recency_days, t_days, recency, t, p_alive, expected_purchases,
+  discounted_expected_purchases): one row per distinct (frequency, recency_days, t_days) in either
+  summary; expected_purchases = E[Y(horizon)], discounted_expected_purchases = sum over the horizon's
+  months m of (E[Y(t_m)] - E[Y(t_(m-1))]) / (1 + monthly_rate)^m (DECISIONS.md);
 - clv.parameters: one row, as_of_date, r, alpha, a, b, p, q, v and the settings used;
 
 and appends one row per model to clv.fit_history (a log of fits: re-running adds a fit, on purpose).
 
-The dbt marts join rfm_scores on (frequency, recency, t) and compute, from clv.parameters,
+The dbt marts join rfm_scores on (frequency, recency_days, t_days) and compute, from clv.parameters,
     expected_order_value = p * (v + x * m) / (p * x + q - 1)   (x = frequency, m = monetary_value,
                            x * m taken as 0 when x = 0, giving the population mean p v / (q - 1))
     clv = margin * expected_order_value * discounted_expected_purchases.
@@ -67,7 +68,8 @@ _COMMON = {
         AssetSpec(
             RFM_SCORES,
             description="P(alive), expected purchases over the horizon and discounted expected purchases "
-            "per distinct (frequency, recency, t) of the CLV summaries; the value marts join on those keys.",
+            "per distinct (frequency, recency_days, t_days) of the CLV summaries; the value marts join on "
+            "those keys.",
             **_COMMON,
         ),
         AssetSpec(

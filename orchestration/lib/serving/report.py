@@ -108,43 +108,54 @@ def equity_and_roc(con: duckdb.DuckDBPyConnection) -> str:
     rows = _rows(
         con,
         """
-        with per_month as (
-            select month_end,
-                   coalesce(max(customer_equity) filter (where acquisition_channel = 'all'),
-                            sum(customer_equity) filter (where acquisition_channel <> 'all')) as equity,
-                   coalesce(max(cash_flow) filter (where acquisition_channel = 'all'),
-                            sum(cash_flow) filter (where acquisition_channel <> 'all')) as cash_flow
-            from marts.mart_customer_equity group by month_end
-        )
-        select month_end, equity, cash_flow,
-               (cash_flow + equity - lag(equity) over w) / nullif(lag(equity) over w, 0) as roc
-        from per_month window w as (order by month_end) order by month_end
+        select month_end, bool_or(is_partial_month), sum(customer_equity), sum(cash_flow),
+               (sum(retained_cash_flow) + sum(retained_equity_end) - sum(equity_start))
+                   / nullif(sum(equity_start), 0) as roc,
+               sum(acquisition_contribution)
+        from marts.mart_customer_equity
+        where (acquisition_channel = 'all')
+            = (select coalesce(bool_or(acquisition_channel = 'all'), false) from marts.mart_customer_equity)
+        group by month_end order by month_end
         """,
     )
     if not rows:
         return ""
-    x = [_month(r[0]) for r in rows]
+    # A partial as_of_date month is marked: its cash flow covers only the days up to as_of_date.
+    x = [_month(r[0]) + (" *" if r[1] else "") for r in rows]
     equity = charts.line_chart(
         x,
         [
-            ("customer equity", [float(r[1] or 0) for r in rows], "#1f77b4"),
-            ("cash flow", [float(r[2] or 0) for r in rows], "#2ca02c"),
+            ("customer equity", [float(r[2] or 0) for r in rows], "#1f77b4"),
+            ("cash flow", [float(r[3] or 0) for r in rows], "#2ca02c"),
         ],
         charts.number,
         "customer equity and cash flow",
     )
     roc = charts.signed_bars(
         x,
-        [None if r[3] is None else float(r[3]) for r in rows],
+        [None if r[4] is None else float(r[4]) for r in rows],
         charts.percent,
         "return on customer",
         height=180,
+        series="roc",
+    )
+    acquisition = charts.signed_bars(
+        x,
+        [float(r[5] or 0) for r in rows],
+        charts.number,
+        "acquisition contribution",
+        height=180,
+        series="acquisition contribution",
     )
     return (
         equity
-        + charts.legend([("customer equity at month end", "#1f77b4"), ("cash flow (net revenue)", "#2ca02c")])
-        + '<h3 class="what">Return on Customer (ROC) per month</h3>'
+        + charts.legend(
+            [("customer equity at month end", "#1f77b4"), ("cash flow (net revenue x margin)", "#2ca02c")]
+        )
+        + '<h3 class="what">Return on Customer (ROC) per month, customers on the books at its start</h3>'
         + roc
+        + '<h3 class="what">Acquisition contribution per month: new customers\' cash flow + equity</h3>'
+        + acquisition
     )
 
 
@@ -256,9 +267,13 @@ SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]]
     (
         "mart_customer_equity",
         "Customer equity and Return on Customer",
-        "Customer equity is the sum of expected future value (CLV) of all customers at each month end. "
-        "ROC = (cash flow + change in equity) / equity at the start of the month: good revenue can hide "
-        "destroyed equity.",
+        "Customer equity is the sum of expected future value (CLV over the next 12 months, after margin) of "
+        "all customers at each month end. ROC is the return on the customers already on the books when the "
+        "month starts: (their cash flow in the month + their equity at its end - their equity at its start) "
+        "/ their equity at its start, a monthly rate on a 12-month equity (not annualised). Good revenue can "
+        "hide destroyed equity. Customers won in the month are no return on last month's equity: their cash "
+        "flow and their equity at month end are the acquisition contribution, shown below ROC. Cash flow "
+        "and equity are both after the margin. A month marked * is partial (up to as_of_date).",
         equity_and_roc,
     ),
     (

@@ -61,6 +61,7 @@ select
     cast(current_month.lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(value.frequency as {{ dbt.type_int() }}) as frequency,
     cast(value.p_alive as {{ type_double() }}) as p_alive,
+    cast(value.days_since_last_purchase as {{ dbt.type_bigint() }}) as days_since_last_purchase,
     cast(value.expected_purchases as {{ type_double() }}) as expected_purchases,
     cast(value.clv as {{ type_double() }}) as clv,
     cast(value.value_tier as {{ dbt.type_string() }}) as value_tier
