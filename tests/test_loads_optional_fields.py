@@ -7,8 +7,14 @@ import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from test_loads import ORDERS, load_all, order, rows, write
+
+from orchestration.lib.quality.raw_frames import RawRows, load_health_frame
+from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
+
+LINES = RAW_TABLES_BY_NAME["shop_order_lines"]
 
 
 @pytest.fixture
@@ -85,3 +91,26 @@ def test_an_order_without_line_items_loads_and_a_non_array_is_quarantined(landin
         "where table_name = 'shop_order_lines'",
     )
     assert ledger == [(2, 1, 1)]
+
+
+def test_headers_only_files_leave_the_order_line_checks_nothing_to_block(landing, con):
+    """Volume: six monthly files of 100 order lines, then one of none (the shop stopped exporting lines): the
+    lines' volume rule does not judge it (the orders' does). Rows: a file that added no lines is no batch."""
+    names = [f"orders/orders/orders_2025-0{i}.jsonl" for i in range(1, 8)]
+    rows_in_file = [100] * 6 + [0]
+    current = pd.DataFrame({"file": names, "status": "loaded", "rows_in_file": rows_in_file})
+    pending = pd.DataFrame(
+        {"file": names[6:], "status": "loaded", "message": None, "rows_in_file": [0], "rows_accepted": [0],
+         "rows_quarantined": [0]}
+    )  # fmt: skip
+    counts = {c.name: rows_in_file[:6] for c in LINES.columns}
+    profiles = pd.DataFrame({"file": names[:6], "raw_rows": rows_in_file[:6], "repeated_rows": 0, **counts})
+    quarantine = pd.DataFrame(columns=["file", "rows", "top_reason"])
+    frame = load_health_frame(current, pending, profiles, quarantine, LINES).set_index("file")
+    assert pd.isna(frame.loc[names[6], "rows_vs_recent"]) and frame.loc[names[6], "emptied_column_count"] == 0
+
+    headers_only = json.dumps({k: v for k, v in json.loads(order("o1")).items() if k != "line_items"})
+    write(landing, ORDERS, headers_only + "\n")
+    load_all(con, landing)
+    assert RawRows(LINES).batches(con) == []
+    assert len(RawRows(RAW_TABLES_BY_NAME["shop_orders"]).batches(con)) == 1
