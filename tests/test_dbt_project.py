@@ -36,7 +36,10 @@ REQUIRED_COLUMNS = {
     "fct_tickets": """ticket_id customer_id order_id priority created_at first_response_hours resolution_hours
         breached_first_response_sla breached_resolution_sla is_sla_breached""",
     "mart_relationship_health": """customer_id satisfaction trust control_mutuality commitment mind_set
-        word_of_mouth health_score health_band""",
+        word_of_mouth health_score indicators_used health_band""",
+    "mart_nps": "month_start segment_type segment responses promoters passives detractors nps",
+    "mart_clv_backtest": """cutoff_date holdout_end_date frequency_bucket customers actual_purchases
+        predicted_purchases error""",
 }
 
 

@@ -230,6 +230,55 @@ def post_purchase_recovery(con: duckdb.DuckDBPyConnection) -> str:
     return svg + charts.legend([(name, color) for name, _, color in series])
 
 
+def nps_by_month(con: duckdb.DuckDBPyConnection) -> str:
+    rows = _rows(
+        con,
+        "select month_start, nps, responses from marts.mart_nps where segment_type = 'all' "
+        "order by month_start",
+    )
+    if not rows:
+        return ""
+    labels = [f"{_month(r[0])} (n={r[2]:,})" for r in rows]
+    return charts.signed_bars(labels, [float(r[1]) for r in rows], charts.number, "NPS by month", width=HALF)
+
+
+def clv_backtest(con: duckdb.DuckDBPyConnection) -> str:
+    """The calibration-vs-holdout plot at the latest cutoff, and the total error at every cutoff."""
+    buckets = _rows(
+        con,
+        """select frequency_bucket, customers, actual_per_customer, predicted_per_customer, cutoff_date,
+                  holdout_end_date
+           from marts.mart_clv_backtest
+           where frequency_bucket <> 'all'
+             and cutoff_date = (select max(cutoff_date) from marts.mart_clv_backtest)
+           order by frequency_min""",
+    )
+    if not buckets:
+        return ""
+    as_float = lambda v: None if v is None else float(v)  # noqa: E731
+    series = [
+        ("actual", [as_float(r[2]) for r in buckets], "#1f77b4"),
+        ("predicted (BG/NBD)", [as_float(r[3]) for r in buckets], "#ff7f0e"),
+    ]
+    labels = [f"{r[0]} (n={r[1]:,})" for r in buckets]
+    title = f"purchase days per customer, {buckets[0][4]} to {buckets[0][5]}, by purchase days before"
+    svg = charts.grouped_bars(labels, series, charts.number, title, width=HALF)
+    totals = _rows(
+        con,
+        """select cutoff_date, holdout_end_date, customers, actual_purchases, predicted_purchases,
+                  relative_error
+           from marts.mart_clv_backtest where frequency_bucket = 'all' order by cutoff_date""",
+    )
+    cell = lambda v, f: "" if v is None else f(v)  # noqa: E731
+    table = "<table><tr><th>cutoff</th><th>holdout to</th><th>customers</th><th>actual</th><th>predicted</th>"
+    table += "<th>error</th></tr>" + "".join(
+        f"<tr><td>{c}</td><td>{h}</td><td>{n:,}</td><td>{a:,}</td><td>{cell(p, lambda v: f'{v:,.0f}')}</td>"
+        f"<td>{cell(e, charts.percent)}</td></tr>"
+        for c, h, n, a, p, e in totals
+    )
+    return svg + charts.legend([(name, color) for name, _, color in series]) + table + "</table>"
+
+
 SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]] = [
     (
         "mart_retention_cohorts",
@@ -295,6 +344,22 @@ SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]]
         "Customers by how fast their first post-purchase ticket was solved: share who bought again within "
         "the repurchase window (of those observed that long) and share churned now.",
         post_purchase_recovery,
+    ),
+    (
+        "mart_nps",
+        "Net Promoter Score",
+        "NPS of each month's survey responses: % promoters (9-10) - % detractors (0-6), from -100 to 100; "
+        "n is the number of responses. Months without responses are not shown.",
+        nps_by_month,
+    ),
+    (
+        "mart_clv_backtest",
+        "Can the CLV model be trusted? Backtest",
+        "The purchase model (BG/NBD) fitted on the data up to a past month end predicts each customer's "
+        "purchase days over the following months; bars compare prediction and what happened, per customer, "
+        "grouped by purchase days before the cutoff (the latest cutoff). The table: every cutoff in total; "
+        "error = (predicted - actual) / actual.",
+        clv_backtest,
     ),
 ]
 
