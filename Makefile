@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test test-spark dev lint lock bench clean
+.PHONY: install run test test-spark dev lint snapshot lock bench clean
 
 # RW_ENGINE=spark installs the `spark` extra too (dbt-spark, pyspark with its bundled Spark Connect server):
 # requirements-spark.lock is requirements.lock plus those, so both engines run the same versions of the rest.
@@ -50,8 +50,16 @@ dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
+# Python style, SQL style (dbt_project/.sqlfluff), then every Dagster definition loads (dg reads [tool.dg]
+# in pyproject.toml).
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/sqlfluff lint dbt_project
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
+
+# After an intended change to the graph (assets, checks, jobs, schedules, sensors): rewrite the snapshot
+# tests/test_defs_snapshot.py compares with, and commit it with the change.
+snapshot: install
+	$(BIN)/python tests/defs_snapshot.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
