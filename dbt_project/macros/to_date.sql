@@ -15,5 +15,5 @@
 
 {# Whole periods of `unit_days` days between two dates (floor), as an integer. #}
 {% macro whole_periods(start_date, end_date, unit_days) -%}
-    cast(floor({{ dbt.datediff(start_date, end_date, 'day') }} / ({{ unit_days }} * 1.0)) as {{ dbt.type_int() }})
+    cast(floor({{ dbt.datediff(start_date, end_date, 'day') }} / ({{ unit_days }} * 1e0)) as {{ dbt.type_int() }})
 {%- endmacro %}

@@ -52,10 +52,10 @@ inputs as (
         coalesce(window_tickets.breached_tickets, 0) as breached_tickets,
         coalesce(window_tickets.rated_tickets, 0) as rated_tickets,
         coalesce(window_tickets.good_ratings, 0) as good_ratings,
-        window_tickets.self_service_tickets * 1.0 / nullif(window_tickets.tickets, 0) as self_service_share,
+        window_tickets.self_service_tickets * 1e0 / nullif(window_tickets.tickets, 0) as self_service_share,
         customers.marketing_opt_in,
         {{ dbt.datediff('customers.first_order_date', as_of_date(), 'day') }} as tenure_days,
-        months.months_with_order * 1.0 / months.months_since_first_order as active_month_share,
+        months.months_with_order * 1e0 / months.months_since_first_order as active_month_share,
         nps.score as latest_nps,
         coalesce(referrals.referred_customers, 0) as referred_customers
     from customers
@@ -69,25 +69,25 @@ inputs as (
 indicators as (
     select
         *,
-        good_ratings * 1.0 / nullif(rated_tickets, 0) as satisfaction,
-        1 - (breached_tickets + refunded_orders) * 1.0 / nullif(tickets + completed_orders, 0) as trust,
+        good_ratings * 1e0 / nullif(rated_tickets, 0) as satisfaction,
+        1 - (breached_tickets + refunded_orders) * 1e0 / nullif(tickets + completed_orders, 0) as trust,
         case
             when marketing_opt_in is null and self_service_share is null then null
             when marketing_opt_in is null then self_service_share
-            when self_service_share is null then case when marketing_opt_in then 1.0 else 0.0 end
-            else ((case when marketing_opt_in then 1.0 else 0.0 end) + self_service_share) / 2
+            when self_service_share is null then case when marketing_opt_in then 1e0 else 0e0 end
+            else ((case when marketing_opt_in then 1e0 else 0e0 end) + self_service_share) / 2
         end as control_mutuality,
-        0.5 * least(tenure_days * 1.0 / {{ var('health_full_tenure_days') }}, 1.0) + 0.5 * active_month_share
+        5e-1 * least(tenure_days * 1e0 / {{ var('health_full_tenure_days') }}, 1e0) + 5e-1 * active_month_share
             as commitment,
-        latest_nps / 10.0 as mind_set,
-        least(referred_customers * 1.0 / {{ var('health_full_referrals') }}, 1.0) as word_of_mouth
+        latest_nps / 10e0 as mind_set,
+        least(referred_customers * 1e0 / {{ var('health_full_referrals') }}, 1e0) as word_of_mouth
     from inputs
 ),
 
 scored as (
     select
         *,
-        100.0 * (
+        100e0 * (
             {%- for name in indicators %}
             coalesce({{ w[name] }} * {{ name }}, 0){{ ' +' if not loop.last }}
             {%- endfor %}

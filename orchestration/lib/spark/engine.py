@@ -1,8 +1,8 @@
 """The Spark engine as a Dagster resource: a Spark Connect endpoint for dbt and the Python steps.
 
-With `remote` (SPARK_REMOTE, e.g. a cluster's `sc://host:15002`) every step connects there. Without it the
-resource starts a local Spark Connect server on first use (orchestration/spark/local_server.py) and stops it
-when the run's execution ends, so one run pays the start-up once and leaves nothing running.
+With `remote` (SPARK_REMOTE, e.g. a cluster's `sc://host:15002`) every step connects there. Without it
+the resource starts a local Spark Connect server on first use (orchestration/lib/spark/local_server.py) and
+stops it when the run's execution ends, so one run pays the start-up once and leaves nothing running.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster import ConfigurableResource, InitResourceContext, get_dagster_logger
 from pydantic import PrivateAttr
 
-from orchestration.spark.local_server import LocalSparkServer
+from orchestration.lib.spark.local_server import LocalSparkServer
 
 
 class SparkEngine(ConfigurableResource):
@@ -35,6 +35,11 @@ class SparkEngine(ConfigurableResource):
                 self._url = server.start()
                 self._server = server
         return self._url
+
+    def shared_dir(self) -> Path | None:
+        """Where DuckDB may write Parquet files the server reads: the local server's directory; None for a
+        cluster (its tables travel as Arrow over Spark Connect)."""
+        return None if self.remote else Path(self.home) / "tables"
 
     def session(self):
         """A Spark Connect session in UTC, as dbt's (profiles.yml server_side_parameters)."""
