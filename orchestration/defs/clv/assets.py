@@ -92,15 +92,11 @@ def clv_fit(
         try:
             run = fit_and_score(con)
         except ClvFitError as err:
-            if settings.engine == "spark":
-                clv_to_spark(
-                    spark.session(), con, spark.shared_dir()
-                )  # the failed attempt in fit_history; scores unchanged
+            if settings.engine == "spark":  # the failed attempt joins fit_history; scores stay as they were
+                clv_to_spark(spark.session(), con)
             raise Failure(description=f"CLV fit failed: {err.reason}") from err
         if settings.engine == "spark":
-            context.log.info(
-                f"CLV tables written to Spark: {clv_to_spark(spark.session(), con, spark.shared_dir())}"
-            )
+            context.log.info(f"CLV tables written to Spark: {clv_to_spark(spark.session(), con)}")
     if run.bgnbd is None:
         context.log.warning("No customer with a purchase: clv.rfm_scores and clv.parameters are empty.")
     yield from _results(run)

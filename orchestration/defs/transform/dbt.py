@@ -106,7 +106,7 @@ def _build(
         session = spark.session()
         if raw_first:
             with warehouse.connect(read_only=True) as con:
-                rows = raw_to_spark(session, con, spark.shared_dir())
+                rows = raw_to_spark(session, con)
             context.log.info(f"raw tables written to Spark: {rows}")
         args += ["--target", "spark"]
         env["SPARK_REMOTE"] = spark.url()

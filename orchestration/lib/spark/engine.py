@@ -36,11 +36,6 @@ class SparkEngine(ConfigurableResource):
                 self._server = server
         return self._url
 
-    def shared_dir(self) -> Path | None:
-        """Where DuckDB may write Parquet files the server reads: the local server's directory; None for a
-        cluster (its tables travel as Arrow over Spark Connect)."""
-        return None if self.remote else Path(self.home) / "tables"
-
     def session(self):
         """A Spark Connect session in UTC, as dbt's (profiles.yml server_side_parameters)."""
         from pyspark.sql import SparkSession

@@ -10,17 +10,11 @@ to Spark (`clv_to_spark`) before the CLV-scored marts are built there.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from orchestration.lib.spark.transfer import (
-    duckdb_tables,
-    duckdb_to_parquet_tables,
-    duckdb_to_spark,
-    spark_to_duckdb,
-)
+from orchestration.lib.spark.transfer import duckdb_tables, duckdb_to_spark, spark_to_duckdb
 
 # Written by the CLV step in DuckDB (one transaction), read by the CLV-scored marts on Spark.
 CLV_TABLES = ("parameters", "rfm_scores", "fit_history")
@@ -30,23 +24,15 @@ SNAPSHOT_SKIPPED = (
 )
 
 
-def raw_to_spark(spark, con: duckdb.DuckDBPyConnection, shared_dir: Path | None) -> dict[str, int]:
+def raw_to_spark(spark, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """The validated raw tables (not the ledger or quarantine) as Spark's `raw` sources; rows per table."""
-    return _to_spark(spark, con, "raw", duckdb_tables(con, "raw"), shared_dir)
+    return duckdb_to_spark(con, spark, "raw", duckdb_tables(con, "raw"))
 
 
-def clv_to_spark(spark, con: duckdb.DuckDBPyConnection, shared_dir: Path | None) -> dict[str, int]:
+def clv_to_spark(spark, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """clv.parameters, rfm_scores and fit_history, as the CLV step left them in DuckDB, to Spark's `clv`."""
     present = set(duckdb_tables(con, "clv"))
-    return _to_spark(spark, con, "clv", [t for t in CLV_TABLES if t in present], shared_dir)
-
-
-def _to_spark(spark, con, schema: str, tables: list[str], shared_dir: Path | None) -> dict[str, int]:
-    """Parquet files written by DuckDB where the server shares this file system (the local server),
-    else Arrow over Spark Connect (a cluster)."""
-    if shared_dir is not None:
-        return duckdb_to_parquet_tables(con, spark, schema, tables, shared_dir / schema)
-    return duckdb_to_spark(con, spark, schema, tables)
+    return duckdb_to_spark(con, spark, "clv", [t for t in CLV_TABLES if t in present])
 
 
 def built_relations(

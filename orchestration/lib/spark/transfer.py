@@ -14,10 +14,7 @@ dateadd() fails under it.
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Iterable
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -51,28 +48,6 @@ def duckdb_to_spark(
             ).saveAsTable(name)
             mode, rows = "append", rows + batch.num_rows
         written[table] = rows
-    return written
-
-
-def duckdb_to_parquet_tables(
-    con: duckdb.DuckDBPyConnection, spark, schema: str, tables: Iterable[str], directory: Path
-) -> dict[str, int]:
-    """Like duckdb_to_spark for a server that shares this file system (the local one): DuckDB writes each
-    table as Parquet under `directory`/<table>/<stamp>, Spark registers it as an external table there and
-    the previous files are removed; no rows pass through the Connect channel."""
-    spark.sql(f"create database if not exists {schema}")
-    stamp = uuid.uuid4().hex
-    written: dict[str, int] = {}
-    for table in tables:
-        target = directory / table / stamp
-        target.mkdir(parents=True)
-        con.execute(f"""copy "{schema}"."{table}" to '{target / "part.parquet"}' (format parquet)""")
-        spark.sql(f"drop table if exists {schema}.{table}")
-        spark.sql(f"create table {schema}.{table} using parquet location '{target.as_uri()}'")
-        for old in (directory / table).iterdir():
-            if old.name != stamp:
-                shutil.rmtree(old)
-        written[table] = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
     return written
 
 
