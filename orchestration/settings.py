@@ -30,6 +30,11 @@ class Settings(ConfigurableResource):
     duckdb_path: str = str(DEFAULT_DATA_DIR / "warehouse.duckdb")  # RW_DUCKDB_PATH: build db, never BI's
     serving_dir: str = str(DEFAULT_DATA_DIR / "serving")  # RW_SERVING_DIR: published read-only marts
     reports_dir: str = str(DEFAULT_DATA_DIR / "reports")  # RW_REPORTS_DIR: data docs, report, dbt docs
+    # Engine (docs/spark.md): duckdb builds in the embedded file; spark runs dbt on Spark (Spark Connect).
+    engine: str = "duckdb"  # RW_ENGINE: duckdb | spark
+    spark_remote: str = ""  # SPARK_REMOTE: a cluster's Spark Connect url; empty = a local server per run
+    spark_port: int = 15002  # RW_SPARK_PORT: the local server's port (loopback only)
+    spark_driver_memory: str = "2g"  # RW_SPARK_DRIVER_MEMORY: the local server's JVM heap
     # dbt (profiles.yml, dbt_project.yml).
     duckdb_memory_limit: str = "4GB"  # RW_DUCKDB_MEMORY_LIMIT: DuckDB buffer pool cap (bench/RESULTS.md)
     incremental_lookback_hours: int = 24  # RW_INCREMENTAL_LOOKBACK_HOURS (DECISIONS.md, Incremental)
@@ -64,6 +69,13 @@ class Settings(ConfigurableResource):
             raise ValueError(f"RW_ALERT_FORMAT must be slack, teams or json, got {value!r}")
         return value
 
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError(f"RW_ENGINE must be duckdb or spark, got {value!r}")
+        return value
+
     @field_validator("serving_keep_builds")
     @classmethod
     def _keep_at_least_one(cls, value: int) -> int:
@@ -93,6 +105,10 @@ class Settings(ConfigurableResource):
             "dagster_url": "RW_DAGSTER_URL",
             "pii_salt": "RW_PII_SALT",
             "serving_keep_builds": "RW_SERVING_KEEP_BUILDS",
+            "engine": "RW_ENGINE",
+            "spark_remote": "SPARK_REMOTE",
+            "spark_port": "RW_SPARK_PORT",
+            "spark_driver_memory": "RW_SPARK_DRIVER_MEMORY",
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -100,6 +116,10 @@ class Settings(ConfigurableResource):
 
     def alert_log_path(self) -> Path:
         return Path(self.alert_log) if self.alert_log else Path(self.reports_dir).parent / "alerts.log"
+
+    def spark_home(self) -> Path:
+        """The local Spark server's metastore, table files and log: beside the build database."""
+        return Path(self.duckdb_path).resolve().parent / "spark"
 
     def dbt_env(self) -> dict[str, str]:
         """The variables profiles.yml and dbt_project.yml read with env_var(), from this object."""

@@ -38,7 +38,10 @@ from dagster import (
 
 from orchestration.lib.clv.fit_in_warehouse import ClvRun, fit_and_score
 from orchestration.lib.clv.fit_record import ClvFitError
+from orchestration.lib.spark.engine import SparkEngine
+from orchestration.lib.spark.steps import clv_to_spark
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 INPUTS = [
     AssetKey(["int_clv__customer_summary"]),
@@ -80,13 +83,22 @@ _COMMON = {
         ),
     ],
 )
-def clv_fit(context: AssetExecutionContext, warehouse: DuckDBWarehouse) -> Iterator[MaterializeResult]:
-    """Fit BG/NBD + Gamma-Gamma and score the CLV summaries (see the module docstring for the formulas)."""
+def clv_fit(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, settings: Settings, spark: SparkEngine
+) -> Iterator[MaterializeResult]:
+    """Fit BG/NBD + Gamma-Gamma and score the CLV summaries (see the module docstring for the formulas).
+
+    On Spark (RW_ENGINE=spark) the summaries are the Spark-built ones the dbt step copied to the build
+    DuckDB; the fit and its transaction stay here, then clv.* is written to Spark for the scored marts."""
     with warehouse.connect() as con:
         try:
             run = fit_and_score(con)
         except ClvFitError as err:
+            if settings.engine == "spark":  # the failed attempt joins fit_history; scores stay as they were
+                clv_to_spark(spark.session(), con)
             raise Failure(description=f"CLV fit failed: {err.reason}") from err
+        if settings.engine == "spark":
+            context.log.info(f"CLV tables written to Spark: {clv_to_spark(spark.session(), con)}")
     if run.bgnbd is None:
         context.log.warning("No customer with a purchase: clv.rfm_scores and clv.parameters are empty.")
     yield from _results(run)

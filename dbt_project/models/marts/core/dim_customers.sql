@@ -56,7 +56,7 @@ select
     cast(coalesce(referrals.referred_customers, 0) as {{ dbt.type_bigint() }}) as referred_customers,
     cast(coalesce(tickets.tickets, 0) as {{ dbt.type_bigint() }}) as ticket_count,
     cast(coalesce(tickets.breached_tickets, 0) as {{ dbt.type_bigint() }}) as sla_breached_tickets,
-    cast(tickets.good_ratings * 1.0 / nullif(tickets.rated_tickets, 0) as {{ type_double() }}) as csat,
+    cast(tickets.good_ratings * 1e0 / nullif(tickets.rated_tickets, 0) as {{ type_double() }}) as csat,
     cast(nps.score as {{ dbt.type_bigint() }}) as latest_nps,
     cast(current_month.lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(value.frequency as {{ dbt.type_int() }}) as frequency,

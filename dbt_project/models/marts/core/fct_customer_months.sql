@@ -8,7 +8,7 @@
     {{ exceptions.raise_compiler_error('vars need churn_days >= 31 and active_days <= churn_days') }}
 {% endif %}
 {{ config(
-    materialized="incremental",
+    materialized=("table" if target.type == "spark" else "incremental"),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ customer_months_to_rewrite() }}{% endif %}",

@@ -76,5 +76,5 @@ select
     cast(won_back as {{ dbt.type_bigint() }}) as won_back,
     cast(customers_end as {{ dbt.type_bigint() }}) as customers_end,
     cast(gained + won_back - lost as {{ dbt.type_bigint() }}) as net_change,
-    cast(gained * 1.0 / nullif(lost, 0) as {{ type_double() }}) as acquisition_retention_ratio
+    cast(gained * 1e0 / nullif(lost, 0) as {{ type_double() }}) as acquisition_retention_ratio
 from with_all

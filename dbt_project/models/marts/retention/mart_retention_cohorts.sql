@@ -57,7 +57,7 @@ select
     {{ is_partial_month(dbt.dateadd('month', 'month_offset', 'cohort_month'), 'month_end') }} as is_partial_month,
     cast(cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
     cast(active_customers as {{ dbt.type_bigint() }}) as active_customers,
-    cast(active_customers * 1.0 / cohort_size as {{ type_double() }}) as retention_rate,
+    cast(active_customers * 1e0 / cohort_size as {{ type_double() }}) as retention_rate,
     cast(net_revenue as {{ type_double() }}) as net_revenue,
     cast(cumulative_revenue / cohort_size as {{ type_double() }}) as cumulative_revenue_per_customer,
     cast(net_revenue / nullif(first_month_revenue, 0) as {{ type_double() }}) as revenue_retention,

@@ -17,7 +17,7 @@ ranked as (
         scored.*,
         summary.first_purchase_date,
         summary.last_purchase_date,
-        (row_number() over (order by scored.clv desc nulls last, scored.customer_id asc) - 1) * 1.0
+        (row_number() over (order by scored.clv desc nulls last, scored.customer_id asc) - 1) * 1e0
         / count(*) over () as clv_rank_share
     from scored
     inner join summary
