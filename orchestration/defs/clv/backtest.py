@@ -10,7 +10,10 @@ from collections.abc import Iterator
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, MaterializeResult, multi_asset
 
 from orchestration.lib.clv.backtest import fit_backtest
+from orchestration.lib.spark.engine import SparkEngine
+from orchestration.lib.spark.transfer import duckdb_to_spark
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 BACKTEST_PREDICTIONS = AssetKey(["clv", "backtest_predictions"])
 BACKTEST_FITS = AssetKey(["clv", "backtest_fits"])
@@ -40,10 +43,20 @@ _COMMON = {
         ),
     ],
 )
-def clv_backtest(context: AssetExecutionContext, warehouse: DuckDBWarehouse) -> Iterator[MaterializeResult]:
-    """Fit BG/NBD at each backtest cutoff and predict the holdout (orchestration/lib/clv/backtest.py)."""
+def clv_backtest(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, settings: Settings, spark: SparkEngine
+) -> Iterator[MaterializeResult]:
+    """Fit BG/NBD at each backtest cutoff and predict the holdout (orchestration/lib/clv/backtest.py).
+
+    On Spark (RW_ENGINE=spark) the summary is the Spark-built one the dbt step copied to the build DuckDB;
+    the results go back to Spark's `clv`, where mart_clv_backtest is built."""
     with warehouse.connect() as con:
         run = fit_backtest(con)
+        if settings.engine == "spark":
+            tables = ["backtest_predictions", "backtest_fits"]
+            context.log.info(
+                f"CLV backtest written to Spark: {duckdb_to_spark(con, spark.session(), 'clv', tables)}"
+            )
     for failure in run.failed_cutoffs:
         context.log.warning(f"CLV backtest cutoff not fitted: {failure}")
     yield MaterializeResult(
