@@ -47,9 +47,10 @@ contacts as (
 select
     contacts.*,
     case
-        when email_normalized is null then contact_id
-        else min(contact_id) over (partition by email_normalized)
+        when contacts.email_normalized is null then contacts.contact_id
+        else min(contacts.contact_id) over (partition by contacts.email_normalized)
     end as customer_id,
-    {{ dbt.bool_or('is_internal') }} over (partition by coalesce(email_normalized, contact_id))
-        as customer_is_internal
+    {{ dbt.bool_or('contacts.is_internal') }} over (
+        partition by coalesce(contacts.email_normalized, contacts.contact_id)
+    ) as customer_is_internal
 from contacts
