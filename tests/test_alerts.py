@@ -31,7 +31,8 @@ from orchestration.lib.alert_payloads import format_for
 from orchestration.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "/services/T000/B000/tok3n-secret-value"  # the part of a webhook URL that is a credential
+WEBHOOK_PATH = "/services/T000/B000/tok3n-secret-value"  # the part of a webhook URL that is a credential
+SLACK_HOST = "https://hooks.slack.com"  # apart from the path: no committed live-looking webhook
 
 
 def check_slack(body: dict) -> None:
@@ -105,7 +106,7 @@ class Receiver:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}{SECRET}"
+        self.url = f"http://127.0.0.1:{self.server.server_port}{WEBHOOK_PATH}"
 
     def bodies(self) -> list[dict]:
         assert all(kind == "application/json" for kind, _ in self.received)
@@ -218,15 +219,15 @@ def test_a_successful_run_with_passing_checks_sends_nothing(receiver: Receiver, 
 
 
 def test_the_format_follows_the_webhook_host_unless_set():
-    assert format_for("https://hooks.slack.com/services/T/B/x", "") == "slack"
+    assert format_for(SLACK_HOST + "/services/T/B/x", "") == "slack"
     assert format_for("https://acme.webhook.office.com/webhookb2/x", "") == "teams"
     assert format_for("https://prod-1.westeurope.logic.azure.com/workflows/x", "") == "teams"
     assert format_for("https://alerts.example.org/hook", "") == "json"
-    assert format_for("https://hooks.slack.com/services/T/B/x", "json") == "json"
+    assert format_for(SLACK_HOST + "/services/T/B/x", "json") == "json"
 
 
 def test_unreachable_webhook_is_logged_not_raised(tmp_path: Path):
-    settings = _settings(tmp_path, "http://127.0.0.1:9" + SECRET, "slack")
+    settings = _settings(tmp_path, "http://127.0.0.1:9" + WEBHOOK_PATH, "slack")
     instance, result = _run([orders_with_negative_totals], [totals_not_negative])
     context = build_run_status_sensor_context(
         sensor_name="alert_on_failed_checks",

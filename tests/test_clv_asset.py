@@ -15,7 +15,9 @@ from orchestration.defs.clv.assets import clv_assets
 from orchestration.lib.clv.bgnbd import fit_bgnbd
 from orchestration.lib.clv.gamma_gamma import fit_gamma_gamma
 from orchestration.lib.clv.simulation import simulate
+from orchestration.lib.spark.engine import SparkEngine
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 SETTINGS = {
     "as_of_date": date(2025, 12, 31),
@@ -77,7 +79,14 @@ def _warehouse(tmp_path: Path, customers: pd.DataFrame) -> DuckDBWarehouse:
 
 
 def _run(warehouse: DuckDBWarehouse):
-    return materialize(clv_assets, resources={"warehouse": warehouse}, raise_on_error=False)
+    # The DuckDB engine (the default): the spark resource is declared but never started.
+    settings = Settings(duckdb_path=warehouse.path)
+    spark = SparkEngine(home=str(Path(warehouse.path).parent / "spark"))
+    return materialize(
+        clv_assets,
+        resources={"warehouse": warehouse, "settings": settings, "spark": spark},
+        raise_on_error=False,
+    )
 
 
 def _read(warehouse: DuckDBWarehouse, sql: str) -> pd.DataFrame:

@@ -102,12 +102,14 @@ def _declared_vars() -> set[str]:
 
 
 def _used_vars() -> set[str]:
-    pattern = re.compile(r"""var\(\s*['"](\w+)['"]""")
+    pattern = re.compile(r"""(?<!env_)var\(\s*['"](\w+)['"]""")
     used: set[str] = set()
     for folder in ("models", "macros", "tests", "snapshots"):
         for path in Path(DBT_PROJECT_DIR / folder).rglob("*"):
             if path.suffix in (".sql", ".yml"):
                 used |= set(pattern.findall(path.read_text()))
+    # Folder configs in dbt_project.yml read vars too (the snapshot's Spark file format).
+    used |= set(pattern.findall((DBT_PROJECT_DIR / "dbt_project.yml").read_text()))
     return used
 
 
