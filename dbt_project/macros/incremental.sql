@@ -122,3 +122,10 @@
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
+
+{# The materialisation of every model with strategy `rewrite`: incremental on DuckDB; on Spark a table rebuilt
+   whole each run, since plain Parquet tables have no DELETE (docs/spark.md). As a table, is_incremental() is
+   false, so the model computes every row. #}
+{% macro rewrite_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

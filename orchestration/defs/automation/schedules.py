@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 from dagster import (
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     RunRequest,
     ScheduleDefinition,
     SensorEvaluationContext,
@@ -16,6 +14,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.defs.automation.status import SCHEDULE_STATUS, SENSOR_STATUS
 from orchestration.lib.raw_schema import RAW_TABLES, export_period
 from orchestration.settings import Settings
 
@@ -24,7 +23,7 @@ daily_build = ScheduleDefinition(
     job_name="build_warehouse",
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Rebuild every day at 02:00 UTC, after the nightly exports land.",
 )
 
@@ -50,7 +49,7 @@ def periods_touched(files: list[str]) -> str:
 @sensor(
     job_name="build_warehouse",
     minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.STOPPED,
+    default_status=SENSOR_STATUS,
     description="Start a build when files are added to or changed in the landing directory.",
 )
 def new_landing_files(context: SensorEvaluationContext, settings: Settings):

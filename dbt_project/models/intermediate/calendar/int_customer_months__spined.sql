@@ -2,7 +2,7 @@
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
 {{ config(
-    materialized="incremental", incremental_strategy="rewrite", rewrite="customer_month", on_schema_change="fail"
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer_month", on_schema_change="fail"
 ) }}
 -- Customer x month spine (Fivetran-style): one row per non-internal customer and calendar month from the
 -- month the customer is first known to the as_of_date month, with that month's completed orders and the

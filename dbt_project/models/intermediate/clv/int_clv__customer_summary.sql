@@ -1,11 +1,14 @@
 -- One row per customer with a completed order: the BG/NBD / Gamma-Gamma inputs as of as_of_date, in
--- whole time units of clv_time_unit_days (DECISIONS.md, CLV). Read by the Python CLV step.
+-- days (recency_days, t_days: the resolution, and the key the CLV step compresses and scores on) and in time
+-- units of clv_time_unit_days (recency, t = days / unit; DECISIONS.md, CLV). Read by the Python CLV step.
 -- The month-end summary's row of the as_of_date month is the same history cut at as_of_date (that month's
 -- month_end), so this is read from it instead of aggregating every purchase again.
 select
     summaries.customer_id,
     summaries.acquisition_channel,
     summaries.frequency,
+    summaries.recency_days,
+    summaries.t_days,
     summaries.recency,
     summaries.t,
     summaries.monetary_value,

@@ -2,7 +2,7 @@
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
 {{ config(
-    materialized="incremental", incremental_strategy="rewrite", rewrite="customer_month_end", on_schema_change="fail"
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer_month_end", on_schema_change="fail"
 ) }}
 -- One row per customer with a purchase and month end, from the first purchase month to the as_of_date
 -- month: the CLV inputs with history cut at month_end (last day of the month, or as_of_date in its month).
@@ -34,8 +34,10 @@ computed as (
         months.acquisition_channel,
         months.month_end,
         cast(months.cumulative_purchase_days - 1 as {{ dbt.type_int() }}) as frequency,
-        {{ whole_periods('months.first_order_date', 'months.last_order_date', var('clv_time_unit_days')) }} as recency,
-        {{ whole_periods('months.first_order_date', 'months.month_end', var('clv_time_unit_days')) }} as t,
+        {{ days_between('months.first_order_date', 'months.last_order_date') }} as recency_days,
+        {{ days_between('months.first_order_date', 'months.month_end') }} as t_days,
+        {{ clv_time_units(days_between('months.first_order_date', 'months.last_order_date')) }} as recency,
+        {{ clv_time_units(days_between('months.first_order_date', 'months.month_end')) }} as t,
         case
             when months.cumulative_purchase_days > 1
                 then (months.cumulative_net_revenue - first_day.first_value) / (months.cumulative_purchase_days - 1)
@@ -52,8 +54,10 @@ carried as (
         months.acquisition_channel,
         months.month_end,
         previous.frequency,
+        previous.recency_days,
+        {{ days_between('months.first_order_date', 'months.month_end') }} as t_days,
         previous.recency,
-        {{ whole_periods('months.first_order_date', 'months.month_end', var('clv_time_unit_days')) }} as t,
+        {{ clv_time_units(days_between('months.first_order_date', 'months.month_end')) }} as t,
         previous.monetary_value
     from {{ ref('int_customer_months__spined') }} as months
     inner join {{ this }} as previous

@@ -1,13 +1,40 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
-{{ config(materialized="incremental", incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
--- One row per customer known on as_of_date: every known CRM contact (ordered or not) plus every guest
--- checkout email without a contact. Internal/test accounts are kept with is_internal = true so marts can
--- drop them (DECISIONS.md, Customers and identity).
-with contacts as (
+{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
+-- One row per customer known on as_of_date: every known CRM contact (ordered or not; contacts sharing a
+-- current email are one customer) plus every guest checkout email without a contact. Internal/test accounts
+-- are kept with is_internal = true so marts can drop them (DECISIONS.md, Customers and identity).
+-- Incremental: an affected customer's rows are rebuilt from all its contacts (selected by customer_id).
+with contact_rows as (
     select * from {{ ref('int_crm__contacts_known') }}
-    {% if is_incremental() %}where {{ rewritten_rows('customer', key='contact_id') }}{% endif %}
+    {% if is_incremental() %}where {{ rewritten_rows('customer') }}{% endif %}
+),
+
+-- One row per customer: current attributes from its lowest contact (the customer id), the channel of the
+-- contact created first (ties: lowest id), created when its first contact was.
+contacts as (
+    select
+        canonical.customer_id as contact_id,
+        canonical.email_normalized,
+        first_created.acquisition_channel,
+        canonical.segment,
+        canonical.account_manager,
+        canonical.marketing_opt_in,
+        canonical.country,
+        first_created.created_at,
+        canonical.customer_is_internal as is_internal
+    from contact_rows as canonical
+    inner join (
+        select
+            customer_id,
+            acquisition_channel,
+            created_at,
+            row_number() over (partition by customer_id order by created_at, contact_id) as created_rank
+        from contact_rows
+    ) as first_created
+        on canonical.customer_id = first_created.customer_id and first_created.created_rank = 1
+    where canonical.contact_id = canonical.customer_id
 ),
 
 orders as (

@@ -9,7 +9,7 @@
     {{ exceptions.raise_compiler_error('vars need churn_days >= 31 and active_days <= churn_days') }}
 {% endif %}
 {{ config(
-    materialized="incremental", incremental_strategy="rewrite", rewrite="customer_month", on_schema_change="fail"
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer_month", on_schema_change="fail"
 ) }}
 -- Incremental (DECISIONS.md, Incremental processing): the rows macro customer_months_to_rewrite() selects are
 -- written again; the stage of a month reads the two months before it, so unaffected customers' rows are read
@@ -67,6 +67,7 @@ select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(month_start as date) as month_start,
     cast(month_end as date) as month_end,
+    {{ is_partial_month('month_start', 'month_end') }} as is_partial_month,
     cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
     cast(lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(previous_lifecycle_stage as {{ dbt.type_string() }}) as previous_stage,

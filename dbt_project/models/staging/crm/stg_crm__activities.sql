@@ -1,7 +1,7 @@
 -- Incremental: keys with a copy loaded since the watermark are deduped again from every copy of them.
 -- depends_on: {{ ref('int_incremental__state') }}
 {{ config(
-    materialized="incremental",
+    materialized=rewrite_materialization(),
     incremental_strategy="rewrite",
     rewrite="raw",
     rewrite_raw_table="crm_activities",

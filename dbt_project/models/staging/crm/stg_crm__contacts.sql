@@ -3,7 +3,7 @@
 -- Incremental: every version of a contact with a version loaded since the watermark is deduped again.
 -- depends_on: {{ ref('int_incremental__state') }}
 {{ config(
-    materialized="incremental",
+    materialized=rewrite_materialization(),
     incremental_strategy="rewrite",
     rewrite="raw",
     rewrite_raw_table="crm_contacts",

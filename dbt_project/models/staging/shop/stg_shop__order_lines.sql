@@ -5,7 +5,7 @@
 -- Incremental: lines exported since the watermark are deduped again from every copy of them.
 -- depends_on: {{ ref('int_incremental__state') }}
 {{ config(
-    materialized="incremental", incremental_strategy="rewrite", rewrite="raw_order_line", on_schema_change="fail"
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="raw_order_line", on_schema_change="fail"
 ) }}
 {% set raw_lines %}
     {%- if is_incremental() -%}

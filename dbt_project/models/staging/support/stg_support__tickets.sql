@@ -1,22 +1,25 @@
--- One row per ticket: its latest version (updated_at, then file name, then line).
--- Incremental: keys with a copy loaded since the watermark are deduped again from every copy of them.
+-- One row per ticket version (ticket_id, updated_at): a ticket is exported again at each change, and the
+-- marts read the version current on as_of_date (int_tickets__resolved), so a later re-prioritisation does not
+-- rewrite the past. An identical version exported twice keeps the copy from the latest file, then line.
+-- Incremental: every version of a ticket with a copy loaded since the watermark is deduped again.
 -- depends_on: {{ ref('int_incremental__state') }}
 {{ config(
-    materialized="incremental",
+    materialized=rewrite_materialization(),
     incremental_strategy="rewrite",
     rewrite="raw",
     rewrite_raw_table="support_tickets",
     rewrite_key="ticket_id",
     on_schema_change="fail",
 ) }}
+{% set raw_tickets %}
+    {%- if is_incremental() -%}
+    (select * from {{ source('raw', 'support_tickets') }} where {{ rewritten_rows('raw', key='ticket_id', raw_table='support_tickets') }})
+    {%- else -%}
+    {{ source('raw', 'support_tickets') }}
+    {%- endif -%}
+{% endset %}
 with ranked as (
-    select
-        *,
-        row_number() over (
-            partition by ticket_id order by updated_at desc, _file desc, _line desc
-        ) as version_rank
-    from {{ source('raw', 'support_tickets') }}
-    {% if is_incremental() %}where {{ rewritten_rows('raw', key='ticket_id', raw_table='support_tickets') }}{% endif %}
+    {{ latest_copy(raw_tickets, ['ticket_id', 'updated_at'], ['_file desc', '_line desc']) }}
 )
 
 select
@@ -36,4 +39,4 @@ select
     _file as source_file,
     _line as source_line
 from ranked
-where version_rank = 1
+where copy_rank = 1
