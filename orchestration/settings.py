@@ -37,7 +37,7 @@ class Settings(ConfigurableResource):
     spark_driver_memory: str = "2g"  # RW_SPARK_DRIVER_MEMORY: the local server's JVM heap
     # dbt (profiles.yml, dbt_project.yml).
     duckdb_memory_limit: str = "4GB"  # RW_DUCKDB_MEMORY_LIMIT: DuckDB buffer pool cap (bench/RESULTS.md)
-    incremental_lookback_hours: int = 24  # RW_INCREMENTAL_LOOKBACK_HOURS (DECISIONS.md, Incremental)
+    incremental_lookback_hours: int = 0  # RW_INCREMENTAL_LOOKBACK_HOURS (DECISIONS.md, Incremental)
     # Automation and monitoring.
     automation: str = "on"  # RW_AUTOMATION: on = schedule and sensors start running; off = start stopped
     fresh_within_hours: float = 26.0  # RW_FRESH_WITHIN_HOURS: a day plus slack for a slow run

@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
 -- depends_on: {{ ref('stg_support__tickets') }}
