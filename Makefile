@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev lint lock bench clean
+.PHONY: install run test dev lint snapshot lock bench clean
 
 # The environment is rebuilt only when the lock file or the project metadata changes.
 $(VENV)/.installed: requirements.lock pyproject.toml
@@ -38,8 +38,16 @@ dev: install
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
+# Python style, SQL style (dbt_project/.sqlfluff), then every Dagster definition loads (dg reads [tool.dg]
+# in pyproject.toml).
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/sqlfluff lint dbt_project
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
+
+# After an intended change to the graph (assets, checks, jobs, schedules, sensors): rewrite the snapshot
+# tests/test_defs_snapshot.py compares with, and commit it with the change.
+snapshot: install
+	$(BIN)/python tests/defs_snapshot.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

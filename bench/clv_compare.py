@@ -2,7 +2,7 @@
 
     python -m bench.clv_compare --warehouse bench/out/100k/warehouse.duckdb --out clv.json
 
-Both fits use orchestration/clv's fit_bgnbd on the pipeline's own intermediate.int_clv__customer_summary;
+Both fits use orchestration/lib/clv's fit_bgnbd on the pipeline's own intermediate.int_clv__customer_summary;
 they maximise the same likelihood, so their parameters must agree (reported as the largest relative
 difference) while the time differs by how many rows the likelihood is evaluated on.
 """
@@ -19,8 +19,8 @@ import duckdb
 import numpy as np
 
 from bench.memory import cpu_seconds, rusage_peaks_bytes
-from orchestration.clv.bgnbd import fit_bgnbd
-from orchestration.clv.gamma_gamma import fit_gamma_gamma
+from orchestration.lib.clv.bgnbd import fit_bgnbd
+from orchestration.lib.clv.gamma_gamma import fit_gamma_gamma
 
 PARAMETERS = ("r", "alpha", "a", "b")
 

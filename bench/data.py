@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.raw_schema import RAW_TABLES
 
 # The column whose UTC date says when a record of the family was exported (None: keep the file whole).
 EXPORT_STAMP = {

@@ -30,8 +30,8 @@ from pathlib import Path
 import duckdb
 
 from bench.memory import TreeRssSampler, cpu_seconds, rusage_peaks_bytes
-from orchestration.clv.fit_in_warehouse import fit_and_score
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.clv.fit_in_warehouse import fit_and_score
+from orchestration.lib.raw_schema import RAW_TABLES
 
 AFTER_CLV_TAG = "clv_scored"
 SNAPSHOT_COLUMNS = """, md5(cast(contact_id as varchar) || '|' || cast(updated_at as varchar)) as dbt_scd_id,

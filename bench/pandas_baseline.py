@@ -24,7 +24,7 @@ import duckdb
 import pandas as pd
 
 from bench.memory import GIB, TreeRssSampler, cpu_seconds, rusage_peaks_bytes
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.raw_schema import RAW_TABLES
 from orchestration.settings import PROJECT_ROOT
 
 sys.path.insert(0, str(PROJECT_ROOT / "tests"))

@@ -2,7 +2,7 @@
 
     python -m bench.pipeline --root bench/out/100k --landing bench/out/100k/landing --out run.json
 
-Points the RW_* settings at `root`, builds the Definitions with make_definitions, executes the
+Builds Settings under `root`, binds the Definitions to them with make_definitions, executes the
 build_warehouse job in process on an ephemeral instance, and times each stage from the run's event log:
 a step's time runs from its STEP_START to its STEP_SUCCESS/STEP_FAILURE event. dbt tests run inside the
 two `dbt build` steps, so their share is taken out of those steps with dbt's own run_results.json: the time
@@ -39,33 +39,21 @@ def settings_for(root: Path, landing: Path) -> Settings:
     )
 
 
-def export_env(settings: Settings) -> None:
-    os.environ.update(
-        {
-            "RW_LANDING_DIR": str(settings.landing_dir),
-            "RW_DUCKDB_PATH": str(settings.duckdb_path),
-            "RW_SERVING_DIR": str(settings.serving_dir),
-            "RW_REPORTS_DIR": str(settings.reports_dir),
-        }
-    )
-
-
 def run(root: Path, landing: Path, artifacts: Path | None = None) -> dict:
     """One job run on the warehouse under `root`; dbt's manifests and run results are kept in `artifacts`
     (default `root`): the increment keeps its own, so the floor always reads the full build's SQL."""
     settings = settings_for(root, landing)
     artifacts = artifacts or root
     artifacts.mkdir(parents=True, exist_ok=True)
-    export_env(settings)  # the raw loads read RW_LANDING_DIR; dbt's profile reads RW_DUCKDB_PATH
     with TreeRssSampler() as sampler:
         started = time.time()
         from dagster import DagsterInstance
 
-        from orchestration.assets.clv import clv_assets
-        from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv
-        from orchestration.assets.raw import raw_assets
-        from orchestration.assets.serving import serving_assets
         from orchestration.definitions import make_definitions
+        from orchestration.defs.clv.assets import clv_assets
+        from orchestration.defs.raw.assets import raw_assets
+        from orchestration.defs.serving.assets import serving_assets
+        from orchestration.defs.transform.dbt import dbt_after_clv, dbt_before_clv
 
         defs = make_definitions(settings)
         job = defs.resolve_job_def("build_warehouse")
@@ -136,7 +124,9 @@ def run(root: Path, landing: Path, artifacts: Path | None = None) -> dict:
             **rusage_peaks_bytes(),
             "tree_sampled": sampler.peak_bytes,
         },
-        "warehouse_bytes": settings.duckdb_path.stat().st_size if settings.duckdb_path.exists() else 0,
+        "warehouse_bytes": Path(settings.duckdb_path).stat().st_size
+        if Path(settings.duckdb_path).exists()
+        else 0,
     }
 
 

@@ -21,16 +21,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    # Settings are read from the environment when the definitions load, so flags become env vars first.
-    if args.landing:
-        os.environ["RW_LANDING_DIR"] = str(args.landing.resolve())
-    if args.duckdb:
-        os.environ["RW_DUCKDB_PATH"] = str(args.duckdb.resolve())
-
     from dagster import DagsterInstance
 
-    from orchestration.definitions import defs, settings
-    from orchestration.summary import render
+    from orchestration.definitions import make_definitions
+    from orchestration.lib.summary import render
+    from orchestration.settings import Settings
+
+    # Flags override the environment's settings; the Definitions are bound to the result.
+    settings = Settings.from_env(
+        landing_dir=args.landing.resolve() if args.landing else None,
+        duckdb_path=args.duckdb.resolve() if args.duckdb else None,
+    )
+    defs = make_definitions(settings)
 
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     dbt_config = {"config": {"full_refresh": True}} if args.full_refresh else {}

@@ -1,55 +1,45 @@
-"""The one Dagster `Definitions`: raw loads -> dbt -> CLV fit -> dbt marts -> checks -> publish."""
+"""The one Dagster `Definitions`: every asset, check, job, schedule and sensor under orchestration/defs/
+(loaded with `load_from_defs_folder`), bound to the resources of one `Settings`.
+
+raw loads -> dbt -> CLV fit -> dbt marts -> checks -> publish; see the README, "Where things go".
+"""
 
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
+from dagster import Definitions, in_process_executor, load_from_defs_folder
 from dagster_dbt import DbtCliResource
 
-from orchestration.assets.clv import clv_assets
-from orchestration.assets.dbt import dbt_after_clv, dbt_before_clv, dbt_project
-from orchestration.assets.raw import raw_assets
-from orchestration.assets.serving import ServingTarget, serving_assets
-from orchestration.quality import quality_checks
-from orchestration.quality.asset_freshness import asset_freshness_checks, freshness_check_sensor
+from orchestration.defs.transform.dbt import dbt_project
 from orchestration.resources import DuckDBWarehouse
-from orchestration.schedules import daily_build, new_landing_files
-from orchestration.sensors import alert_sensors
-from orchestration.settings import Settings
+from orchestration.settings import Settings, settings_at_load
 
-build_warehouse = define_asset_job(
-    "build_warehouse",
-    # Freshness checks are judged between runs by their sensor: inside the run they would only say "just now".
-    selection=AssetSelection.all() - AssetSelection.checks(*asset_freshness_checks),
-    description="Load new landing files, build all dbt models, fit CLV, run every quality check, publish.",
-)
+
+@cache
+def _defs_folder() -> Definitions:
+    return load_from_defs_folder(path_within_project=Path(__file__).parent)
 
 
 def make_definitions(settings: Settings) -> Definitions:
-    """Definitions bound to one set of paths (tests build into their own temporary directories)."""
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    return Definitions(
-        assets=[*raw_assets, dbt_before_clv, *clv_assets, dbt_after_clv, *serving_assets],
-        asset_checks=[*quality_checks, *asset_freshness_checks],
-        jobs=[build_warehouse],
-        schedules=[daily_build],
-        sensors=[new_landing_files, freshness_check_sensor, *alert_sensors],
+    """Definitions bound to one set of settings (tests build into their own temporary directories)."""
+    Path(settings.duckdb_path).parent.mkdir(parents=True, exist_ok=True)
+    resources = Definitions(
         resources={
-            "warehouse": DuckDBWarehouse(path=str(settings.duckdb_path)),
+            "settings": settings,
+            "warehouse": DuckDBWarehouse(path=settings.duckdb_path),
             # The dbt of this interpreter's environment, whether or not the venv is on PATH.
             "dbt": DbtCliResource(
                 project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
-            ),
-            "serving": ServingTarget(
-                serving_dir=str(settings.serving_dir), reports_dir=str(settings.reports_dir)
             ),
         },
         # DuckDB has one writer at a time: steps run one after another in one process.
         executor=in_process_executor,
     )
+    return Definitions.merge(_defs_folder(), resources)
 
 
-settings = Settings.from_env()
+settings = settings_at_load()
 defs = make_definitions(settings)

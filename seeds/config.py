@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestration.raw_schema import CHANNELS
+from orchestration.lib.raw_schema import CHANNELS
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.raw_schema import CHANNELS, RAW_TABLES_BY_NAME
+from orchestration.lib.raw_schema import CHANNELS, RAW_TABLES_BY_NAME
 from seeds.config import CHANNEL_PARAMS, GeneratorConfig
 from seeds.dirty import email_variants, utc_offsets
 from seeds.landing import Periods, write_family

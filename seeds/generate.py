@@ -4,7 +4,7 @@
         --out seeds/sample --overwrite
 
 Writes `<out>/landing/<source>/<family>/<family>_<period>.<ext>[.gz]` in the shape of
-`orchestration/raw_schema.py`, and `<out>/truth/` (parameters.json, customers.csv.gz). The same
+`orchestration/lib/raw_schema.py`, and `<out>/truth/` (parameters.json, customers.csv.gz). The same
 arguments always give the same bytes.
 """
 

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.raw_schema import CHANNELS
+from orchestration.lib.raw_schema import CHANNELS
 from seeds.catalog import N_PRODUCTS, Catalog
 from seeds.config import GeneratorConfig
 from seeds.crm import ContactVersions

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.raw_schema import CHANNELS
+from orchestration.lib.raw_schema import CHANNELS
 from seeds.config import CHANNEL_PARAMS, GeneratorConfig
 from seeds.text import choose, ids
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestration.raw_schema import CHANNELS
+from orchestration.lib.raw_schema import CHANNELS
 from seeds.config import CHANNEL_PARAMS, GeneratorConfig
 from seeds.population import Population
 

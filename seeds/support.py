@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from orchestration.raw_schema import RAW_TABLES_BY_NAME
+from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
 from seeds.config import GeneratorConfig
 from seeds.crm import ContactVersions
 from seeds.dirty import email_variants, malformed_dates, utc_offsets

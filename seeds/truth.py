@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from orchestration.raw_schema import CHANNELS
+from orchestration.lib.raw_schema import CHANNELS
 from seeds import crm, orders, purchases, support
 from seeds.config import CHANNEL_PARAMS, GeneratorConfig
 from seeds.landing import write_bytes

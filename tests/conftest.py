@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,27 +17,6 @@ def settings_under(root: Path, landing_dir: Path = SAMPLE_LANDING_DIR) -> Settin
         serving_dir=root / "serving",
         reports_dir=root / "reports",
     )
-
-
-def export_settings(settings: Settings) -> dict[str, str | None]:
-    """Point RW_* variables at `settings`; returns the previous values for restore_env."""
-    names = {
-        "RW_LANDING_DIR": settings.landing_dir,
-        "RW_DUCKDB_PATH": settings.duckdb_path,
-        "RW_SERVING_DIR": settings.serving_dir,
-        "RW_REPORTS_DIR": settings.reports_dir,
-    }
-    previous = {k: os.environ.get(k) for k in names}
-    os.environ.update({k: str(v) for k, v in names.items()})
-    return previous
-
-
-def restore_env(previous: dict[str, str | None]) -> None:
-    for k, v in previous.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 def build_through_dagster(settings: Settings):
@@ -57,14 +35,10 @@ def build_through_dagster(settings: Settings):
 def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, object]]:
     """The sample warehouse, built once per test session through the Dagster job: (settings, run result)."""
     settings = settings_under(tmp_path_factory.mktemp("sample_warehouse"))
-    previous = export_settings(settings)
-    try:
-        result = build_through_dagster(settings)
-        failures = [e.message for e in result.all_events if e.is_step_failure]
-        assert result.success, f"sample build failed: {failures}"
-        yield settings, result
-    finally:
-        restore_env(previous)
+    result = build_through_dagster(settings)
+    failures = [e.message for e in result.all_events if e.is_step_failure]
+    assert result.success, f"sample build failed: {failures}"
+    yield settings, result
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.raw_schema import RAW_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 FAULT_ENV = "RW_RELIABILITY_FAULT"
@@ -47,11 +47,11 @@ def pause(name):
     print(f"reliability-fault-point {name}", file=sys.stderr, flush=True)
     time.sleep(600)
 
-import orchestration.serving.dbt_docs as dbt_docs
+import orchestration.lib.serving.dbt_docs as dbt_docs
 dbt_docs.generate_static_docs = lambda build_db, out: None
 
 if fault == "mid_file":
-    from orchestration.loads import ledger
+    from orchestration.lib.loads import ledger
     record = ledger.record
     def paused_record(con, table_name, file, *args, **kwargs):
         if table_name == "shop_orders" and file.endswith("orders_2024-03.jsonl"):
@@ -59,8 +59,9 @@ if fault == "mid_file":
         return record(con, table_name, file, *args, **kwargs)
     ledger.record = paused_record
 elif fault == "between_files":
-    import orchestration.loads.load_table
-    load_table = sys.modules["orchestration.loads.load_table"]  # the package exports a function of that name
+    import orchestration.lib.loads.load_table
+    # the package exports a function of that name
+    load_table = sys.modules["orchestration.lib.loads.load_table"]
     load_file = load_table.load_file
     def paused_load_file(con, table, landing_dir, path):
         report = load_file(con, table, landing_dir, path)
@@ -69,7 +70,7 @@ elif fault == "between_files":
         return report
     load_table.load_file = paused_load_file
 elif fault == "clv":
-    import orchestration.clv.fit_in_warehouse as fit
+    import orchestration.lib.clv.fit_in_warehouse as fit
     append = fit._append_history
     def paused_append(con, *args, **kwargs):
         pause("clv")

@@ -18,11 +18,12 @@ from dagster import (
     define_asset_job,
 )
 
-from orchestration.sensors import alert_on_failed_checks, alert_on_run_failure
+from orchestration.defs.automation.alerts import alert_on_failed_checks, alert_on_run_failure
+from orchestration.settings import Settings
 
 
 @pytest.fixture()
-def webhook(monkeypatch, tmp_path):
+def webhook(tmp_path):
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -38,10 +39,12 @@ def webhook(monkeypatch, tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     log = tmp_path / "alerts.log"
-    monkeypatch.setenv("RW_ALERT_LOG", str(log))
-    monkeypatch.setenv("RW_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
-    monkeypatch.setenv("RW_DAGSTER_URL", "http://127.0.0.1:3000")
-    yield received, log
+    settings = Settings(
+        alert_log=log,
+        alert_webhook_url=f"http://127.0.0.1:{server.server_port}/hook",
+        dagster_url="http://127.0.0.1:3000",
+    )
+    yield received, log, settings
     server.shutdown()
 
 
@@ -70,7 +73,7 @@ def _run(assets, checks=()):
 
 
 def test_run_failure_alert_names_the_asset_and_links_the_run(webhook):
-    received, log = webhook
+    received, log, settings = webhook
     instance, result = _run([broken_orders])
     assert not result.success
     context = build_run_status_sensor_context(
@@ -79,7 +82,7 @@ def test_run_failure_alert_names_the_asset_and_links_the_run(webhook):
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
     ).for_run_failure()
-    alert_on_run_failure(context)
+    alert_on_run_failure(context, settings=settings)
 
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert len(lines) == 1 and lines == received
@@ -90,7 +93,7 @@ def test_run_failure_alert_names_the_asset_and_links_the_run(webhook):
 
 
 def test_failed_warning_check_in_a_successful_run_is_alerted(webhook):
-    received, log = webhook
+    received, log, settings = webhook
     instance, result = _run([orders_with_negative_totals], [totals_not_negative])
     assert result.success
     context = build_run_status_sensor_context(
@@ -99,7 +102,7 @@ def test_failed_warning_check_in_a_successful_run_is_alerted(webhook):
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_success_event(),
     )
-    alert_on_failed_checks(context)
+    alert_on_failed_checks(context, settings=settings)
 
     assert len(received) == 1
     alert = received[0]
@@ -111,10 +114,9 @@ def test_failed_warning_check_in_a_successful_run_is_alerted(webhook):
     assert json.loads(log.read_text().splitlines()[0]) == alert
 
 
-def test_unreachable_webhook_is_logged_not_raised(tmp_path, monkeypatch):
+def test_unreachable_webhook_is_logged_not_raised(tmp_path):
     log = tmp_path / "alerts.log"
-    monkeypatch.setenv("RW_ALERT_LOG", str(log))
-    monkeypatch.setenv("RW_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/unreachable")
+    settings = Settings(alert_log=log, alert_webhook_url="http://127.0.0.1:9/unreachable")
     instance, result = _run([orders_with_negative_totals], [totals_not_negative])
     context = build_run_status_sensor_context(
         sensor_name="alert_on_failed_checks",
@@ -122,7 +124,7 @@ def test_unreachable_webhook_is_logged_not_raised(tmp_path, monkeypatch):
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_success_event(),
     )
-    alert_on_failed_checks(context)
+    alert_on_failed_checks(context, settings=settings)
     kinds = [json.loads(line)["kind"] for line in log.read_text().splitlines()]
     assert kinds == ["check_failure", "alert_delivery_failed"]
     assert "unreachable" not in log.read_text()  # the webhook URL (often a secret) is never logged

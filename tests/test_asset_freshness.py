@@ -16,7 +16,7 @@ from dagster import (
 from dagster._core.test_utils import freeze_time
 
 from orchestration.definitions import make_definitions
-from orchestration.quality.asset_freshness import FRESH_WITHIN, FRESHNESS_KEYS, asset_freshness_checks
+from orchestration.defs.quality.freshness import FRESH_WITHIN, FRESHNESS_KEYS, asset_freshness_checks
 from orchestration.settings import Settings
 
 RAW_ORDERS = AssetKey(["raw", "shop_orders"])
@@ -31,7 +31,12 @@ def test_freshness_checks_cover_raw_marts_and_serving() -> None:
 
 
 def _evaluate(tmp_path, instance: DagsterInstance, now: dt.datetime) -> dict[str, bool]:
-    settings = Settings(tmp_path / "landing", tmp_path / "w.duckdb", tmp_path / "out", tmp_path / "reports")
+    settings = Settings(
+        landing_dir=tmp_path / "landing",
+        duckdb_path=tmp_path / "w.duckdb",
+        serving_dir=tmp_path / "out",
+        reports_dir=tmp_path / "reports",
+    )
     job = define_asset_job("freshness_only", selection=AssetSelection.checks(*asset_freshness_checks))
     defs = Definitions.merge(make_definitions(settings), Definitions(jobs=[job]))
     with freeze_time(now):

@@ -7,7 +7,7 @@ import shutil
 
 import duckdb
 import pytest
-from conftest import build_through_dagster, export_settings, restore_env, settings_under
+from conftest import build_through_dagster, settings_under
 
 from orchestration.settings import SAMPLE_LANDING_DIR
 
@@ -30,11 +30,7 @@ def orders_only(tmp_path_factory: pytest.TempPathFactory):
     landing = root / "landing"
     shutil.copytree(SAMPLE_LANDING_DIR / "orders", landing / "orders")
     settings = settings_under(root, landing_dir=landing)
-    previous = export_settings(settings)
-    try:
-        result = build_through_dagster(settings)
-    finally:
-        restore_env(previous)
+    result = build_through_dagster(settings)
     return settings, result
 
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, materialize
 
-from orchestration.assets.clv import clv_assets
-from orchestration.clv.bgnbd import fit_bgnbd
-from orchestration.clv.gamma_gamma import fit_gamma_gamma
-from orchestration.clv.simulation import simulate
+from orchestration.defs.clv.assets import clv_assets
+from orchestration.lib.clv.bgnbd import fit_bgnbd
+from orchestration.lib.clv.gamma_gamma import fit_gamma_gamma
+from orchestration.lib.clv.simulation import simulate
 from orchestration.resources import DuckDBWarehouse
 
 SETTINGS = {

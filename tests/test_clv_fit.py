@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestration.clv.bgnbd import fit_bgnbd, log_likelihood
-from orchestration.clv.fit_record import ClvFitError
-from orchestration.clv.gamma_gamma import fit_gamma_gamma
-from orchestration.clv.gamma_gamma import log_likelihood as gg_log_likelihood
-from orchestration.clv.simulation import simulate
+from orchestration.lib.clv.bgnbd import fit_bgnbd, log_likelihood
+from orchestration.lib.clv.fit_record import ClvFitError
+from orchestration.lib.clv.gamma_gamma import fit_gamma_gamma
+from orchestration.lib.clv.gamma_gamma import log_likelihood as gg_log_likelihood
+from orchestration.lib.clv.simulation import simulate
 
 # simulate()'s defaults: customers drawn from the two models' stories with these parameters.
 TRUE_BGNBD = {"r": 0.8, "alpha": 8.0, "a": 1.2, "b": 4.0}

@@ -1,4 +1,4 @@
-"""The closed forms in orchestration/clv against the models' definitions, integrated numerically.
+"""The closed forms in orchestration/lib/clv against the models' definitions, integrated numerically.
 
 BG/NBD (Fader, Hardie & Lee 2005): given lambda and p, a customer alive at T buys as a Poisson process and
 drops out after each repeat purchase with probability p, so the expected purchases in (T, T + t] are
@@ -18,16 +18,16 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
-from orchestration.clv.bgnbd import (
+from orchestration.lib.clv.bgnbd import (
     BgNbdParams,
     conditional_expected_purchases,
     expected_purchases,
     log_likelihood,
     probability_alive,
 )
-from orchestration.clv.discounted_clv import discounted_expected_purchases
-from orchestration.clv.gamma_gamma import GammaGammaParams, conditional_expected_order_value
-from orchestration.clv.gamma_gamma import log_likelihood as gg_log_likelihood
+from orchestration.lib.clv.discounted_clv import discounted_expected_purchases
+from orchestration.lib.clv.gamma_gamma import GammaGammaParams, conditional_expected_order_value
+from orchestration.lib.clv.gamma_gamma import log_likelihood as gg_log_likelihood
 
 # The published CDNOW fit (Fader, Hardie & Lee 2005, section 5), a heavier-buying population with a > 1,
 # one with b < 1 and r > 1, and one with a + b < 1 (a negative Gauss function value for x = 0).

@@ -11,9 +11,11 @@ import yaml
 from orchestration.settings import DBT_PROJECT_DIR
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
-MART_NAMES = sorted(p.stem for p in MARTS_DIR.glob("*.sql"))
+# Marts sit in subject folders (core, retention, value, service); each model's YAML is beside its SQL.
+MART_SQL = {p.stem: p for p in MARTS_DIR.rglob("*.sql")}
+MART_NAMES = sorted(MART_SQL)
 
-# Columns the tests, the CLV step and BI rely on (COMMON.md, "Mart columns the tests rely on").
+# Columns the tests, the CLV step and BI rely on (the BI contract, docs/bi_connections.md).
 REQUIRED_COLUMNS = {
     "fct_customer_months": """customer_id month_start month_end acquisition_channel lifecycle_stage
         previous_stage orders net_revenue days_since_last_order""",
@@ -38,7 +40,7 @@ REQUIRED_COLUMNS = {
 
 
 def _model_yaml(name: str) -> dict:
-    doc = yaml.safe_load((MARTS_DIR / f"{name}.yml").read_text())
+    doc = yaml.safe_load(MART_SQL[name].with_suffix(".yml").read_text())
     (model,) = [m for m in doc["models"] if m["name"] == name]
     return model
 
@@ -53,7 +55,6 @@ def test_every_expected_mart_exists() -> None:
 def test_mart_has_grain_contract_and_documented_typed_columns(name: str) -> None:
     model = _model_yaml(name)
     assert "grain" in model["description"].lower(), f"{name}: description must state the grain"
-    assert model["config"]["contract"]["enforced"] is True
     columns = model["columns"]
     assert columns, f"{name}: no columns"
     for column in columns:
@@ -65,6 +66,31 @@ def test_mart_has_grain_contract_and_documented_typed_columns(name: str) -> None
         t for t in model.get("data_tests", []) if isinstance(t, dict) and "unique_combination" in t
     ] + [c for c in columns if "unique" in (c.get("data_tests") or [])]
     assert unique_key_tests, f"{name}: no unique-key test on its grain"
+
+
+def test_every_mart_contract_is_enforced_by_its_folder() -> None:
+    """Contracts are set once for the marts folder (dbt_project.yml); no mart's YAML turns its own off."""
+    marts = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())["models"][
+        "retention_warehouse"
+    ]["marts"]
+    assert marts["+contract"]["enforced"] is True
+    for name in MART_NAMES:
+        assert "contract" not in _model_yaml(name).get("config", {}), name
+
+
+def test_every_model_has_its_own_yaml_beside_it() -> None:
+    """One YAML per model, named after it, next to its SQL; no shared models file."""
+    for sql in (DBT_PROJECT_DIR / "models").rglob("*.sql"):
+        doc = yaml.safe_load(sql.with_suffix(".yml").read_text())
+        assert [m["name"] for m in doc["models"]] == [sql.stem], sql
+
+
+def test_materialisation_is_set_per_folder_not_in_sql() -> None:
+    """Only the incremental facts set their materialisation in SQL (their delete pre-hook goes with it)."""
+    in_sql = {
+        sql.stem for sql in (DBT_PROJECT_DIR / "models").rglob("*.sql") if "materialized=" in sql.read_text()
+    }
+    assert in_sql == {"fct_orders", "fct_tickets", "fct_customer_months"}
 
 
 def _declared_vars() -> set[str]:

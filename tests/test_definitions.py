@@ -6,7 +6,7 @@ import duckdb
 from dagster import AssetKey
 
 from orchestration.definitions import defs
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.raw_schema import RAW_TABLES
 
 MARTS = (
     "dim_customers",

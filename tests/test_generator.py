@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy.special import hyp2f1
 
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.raw_schema import RAW_TABLES
 from seeds.config import CHANNEL_PARAMS, DirtyRates, GeneratorConfig
 from seeds.generate import generate, main
 

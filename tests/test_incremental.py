@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.loads.load_table import load_table
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.loads.load_table import load_table
+from orchestration.lib.raw_schema import RAW_TABLES
 from orchestration.settings import DBT_PROJECT_DIR
 
 FIRST_BUILD_THROUGH = date(2024, 2, 28)

@@ -15,11 +15,11 @@ import duckdb
 import pytest
 from dagster import materialize
 
-from orchestration.assets.raw import raw_assets
-from orchestration.loads import load_table
-from orchestration.raw_schema import RAW_TABLES, RAW_TABLES_BY_NAME
+from orchestration.defs.raw.assets import raw_assets
+from orchestration.lib.loads import load_table
+from orchestration.lib.raw_schema import RAW_TABLES, RAW_TABLES_BY_NAME
 from orchestration.resources import DuckDBWarehouse
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Settings
 
 CONTACTS = "crm/contacts/contacts_2024-01.csv"
 ORDERS = "orders/orders/orders_2024-01.jsonl"
@@ -416,8 +416,8 @@ def test_a_load_killed_mid_file_leaves_nothing_and_a_rerun_completes_it(landing,
         import os, signal
         from pathlib import Path
         import duckdb
-        from orchestration.loads import ledger, load_table
-        from orchestration.raw_schema import RAW_TABLES_BY_NAME
+        from orchestration.lib.loads import ledger, load_table
+        from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
         con = duckdb.connect({str(database)!r})
         con.execute("create table probe as select 1")
         ledger.record = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
@@ -447,8 +447,10 @@ def test_the_asset_loads_good_files_then_fails_naming_the_rejected_file(landing,
     ]
     result = materialize(
         assets,
-        resources={"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))},
-        run_config={"ops": {a.op.name: {"config": {"landing_dir": str(landing)}} for a in assets}},
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+            "settings": Settings(landing_dir=landing),
+        },
         raise_on_error=False,
     )
     assert not result.success
@@ -484,7 +486,7 @@ def test_the_whole_sample_reconciles_file_by_file(built_warehouse):
             "from raw._load_ledger",
         )
         counts = {t.name: rows(con, f"select count(*) from raw.{t.name}")[0][0] for t in RAW_TABLES}
-    landing = built_warehouse.landing_dir
+    landing = Path(built_warehouse.landing_dir)
     expected_files = {
         (t.name, p.relative_to(landing).as_posix())
         for t in RAW_TABLES
@@ -500,7 +502,9 @@ def test_the_whole_sample_reconciles_file_by_file(built_warehouse):
 
 
 def test_source_schema_doc_is_rendered_from_raw_schema():
-    from orchestration.loads.schema_doc import render
+    from orchestration.lib.loads.schema_doc import render
 
     committed = (PROJECT_ROOT / "docs" / "source_schema.md").read_text()
-    assert committed == render(), "docs/source_schema.md is stale: python -m orchestration.loads.schema_doc"
+    assert committed == render(), (
+        "docs/source_schema.md is stale: python -m orchestration.lib.loads.schema_doc"
+    )

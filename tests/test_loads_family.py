@@ -11,10 +11,11 @@ import duckdb
 import pytest
 from dagster import AssetKey, materialize
 
-from orchestration.assets.raw import raw_assets
-from orchestration.loads import load_table, load_tables
-from orchestration.raw_schema import RAW_TABLES_BY_NAME
+from orchestration.defs.raw.assets import raw_assets
+from orchestration.lib.loads import load_table, load_tables
+from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 ORDERS = "orders/orders/orders_2024-01.jsonl"
 FAMILY = [RAW_TABLES_BY_NAME["shop_orders"], RAW_TABLES_BY_NAME["shop_order_lines"]]
@@ -165,8 +166,10 @@ def test_the_orders_asset_can_load_one_of_its_tables_alone(landing, tmp_path):
     result = materialize(
         [asset],
         selection=[AssetKey(["raw", "shop_order_lines"])],
-        resources={"warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))},
-        run_config={"ops": {asset.op.name: {"config": {"landing_dir": str(landing)}}}},
+        resources={
+            "warehouse": DuckDBWarehouse(path=str(tmp_path / "w.duckdb")),
+            "settings": Settings(landing_dir=landing),
+        },
     )
     assert [m.asset_key.path[-1] for m in result.asset_materializations_for_node(asset.op.name)] == [
         "shop_order_lines"

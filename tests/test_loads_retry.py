@@ -12,9 +12,10 @@ import duckdb
 from dagster import Backoff, Jitter, RetryPolicy, materialize
 
 from orchestration import resources
-from orchestration.assets.raw import RAW_LOAD_RETRY, raw_assets, raw_load_asset
-from orchestration.raw_schema import RAW_TABLES_BY_NAME
+from orchestration.defs.raw.assets import RAW_LOAD_RETRY, raw_assets, raw_load_asset
+from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
 from orchestration.resources import DuckDBWarehouse, connect_with_retry
+from orchestration.settings import Settings
 
 ORDERS = "orders/orders/orders_2024-01.jsonl"
 HOLD_LOCK = """
@@ -75,8 +76,10 @@ def test_a_load_blocked_by_the_database_lock_is_retried_and_succeeds(tmp_path: P
         assert holder.stdout.readline().strip() == "locked"
         result = materialize(
             [asset],
-            resources={"warehouse": DuckDBWarehouse(path=str(database))},
-            run_config={"ops": {asset.op.name: {"config": {"landing_dir": str(landing)}}}},
+            resources={
+                "warehouse": DuckDBWarehouse(path=str(database)),
+                "settings": Settings(landing_dir=landing),
+            },
             raise_on_error=False,
         )
     finally:

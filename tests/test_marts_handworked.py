@@ -1,9 +1,10 @@
 """The marts on a tiny landing dataset whose every number was worked out by hand (arithmetic below).
 
-Data: tests/fixtures/handworked/landing (real landing files per orchestration/raw_schema.py), built through
-the real Dagster job. as_of_date is not pinned by the job (build_through_dagster passes no run config), so
-the data makes the default, the latest event, the date we want: Erin's order at 2024-12-15T18:00Z is the
-last event of any kind, so as_of_date = 2024-12-15 and December's month_end is the 15th.
+Data: tests/fixtures/handworked/landing (real landing files per orchestration/lib/raw_schema.py), built
+through the real Dagster job. as_of_date is not pinned by the job (build_through_dagster passes no run
+config), so the data makes the default, the latest event, the date we want: Erin's order at
+2024-12-15T18:00Z is the last event of any kind, so as_of_date = 2024-12-15 and December's month_end is
+the 15th.
 
 The people (contact id, channel of the *earliest* CRM version, first known):
   Alice  c-001 paid_search (a 2024-06 version says `email`: must not rewrite history), created 2024-01-05
@@ -47,7 +48,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from conftest import build_through_dagster, export_settings, restore_env, settings_under
+from conftest import build_through_dagster, settings_under
 from independent_model import DATE_COLUMNS, build, frame_differences, read_raw
 
 from orchestration.settings import Settings
@@ -206,12 +207,8 @@ def assert_same(expected: pd.DataFrame, actual: pd.DataFrame, keys: list[str], e
 def handworked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, list[str]]]:
     """The hand-worked landing directory built through the real Dagster job; yields the step failures too."""
     settings = settings_under(tmp_path_factory.mktemp("handworked"), landing_dir=LANDING)
-    previous = export_settings(settings)
-    try:
-        result = build_through_dagster(settings)
-        yield settings, [e.message for e in result.all_events if e.is_step_failure]
-    finally:
-        restore_env(previous)
+    result = build_through_dagster(settings)
+    yield settings, [e.message for e in result.all_events if e.is_step_failure]
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +355,7 @@ def test_return_on_customer_identity_for_october(warehouse):
 @pytest.mark.slow
 def test_the_independent_pandas_model_reproduces_the_hand_numbers(warehouse):
     """The checker used on the sample (independent_model.py) agrees with the hand arithmetic here."""
-    model = build(read_raw(warehouse.duckdb_path))
+    model = build(read_raw(Path(warehouse.duckdb_path)))
     assert model.as_of_date == AS_OF
     six = model.customer_months[~model.customer_months["customer_id"].str.startswith("f-")]
     assert_same(

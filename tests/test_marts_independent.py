@@ -8,6 +8,8 @@ exactly, money and ratios to 1e-6 relative; a failure lists the first differing 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from orchestration.settings import Settings
 
 @pytest.fixture(scope="module")
 def model(built_warehouse: Settings) -> Model:
-    return build(read_raw(built_warehouse.duckdb_path))
+    return build(read_raw(Path(built_warehouse.duckdb_path)))
 
 
 @pytest.fixture(scope="module")

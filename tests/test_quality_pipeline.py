@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import export_settings, restore_env
+from conftest import settings_under
 from dagster import AssetKey, DagsterInstance
 from serving_screenshot import ARTIFACTS, CHROMIUM, chromium_screenshot
 
@@ -28,21 +28,17 @@ NEW_FILE = "orders/orders/orders_2026-01.jsonl"
 def _build(settings: Settings):
     from orchestration.definitions import make_definitions
 
-    previous = export_settings(settings)
-    try:
-        job = make_definitions(settings).resolve_job_def("build_warehouse")
-        return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
-    finally:
-        restore_env(previous)
+    job = make_definitions(settings).resolve_job_def("build_warehouse")
+    return job.execute_in_process(instance=DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def _copy(settings: Settings, root: Path) -> Settings:
     root.mkdir(parents=True)
     shutil.copytree(settings.landing_dir, root / "landing")
     shutil.copy(settings.duckdb_path, root / "warehouse.duckdb")
-    if settings.serving_dir.exists():
+    if Path(settings.serving_dir).exists():
         shutil.copytree(settings.serving_dir, root / "serving", symlinks=True)
-    return Settings(root / "landing", root / "warehouse.duckdb", root / "serving", root / "reports")
+    return settings_under(root, landing_dir=root / "landing")
 
 
 def _clean_orders(landing: Path) -> list[dict]:
@@ -71,7 +67,7 @@ def _marts_fingerprint(settings: Settings) -> tuple:
 
 
 def _served(settings: Settings) -> bytes | None:
-    manifest = settings.serving_dir / "current" / "manifest.json"
+    manifest = Path(settings.serving_dir) / "current" / "manifest.json"
     return manifest.read_bytes() if manifest.exists() else None
 
 
@@ -171,7 +167,7 @@ def blocked_runs(checked_warehouse: Settings, tmp_path_factory: pytest.TempPathF
     for name, corrupt, _, _ in SCENARIOS:
         settings = _copy(checked_warehouse, tmp_path_factory.mktemp("blocked") / name)
         before = (_marts_fingerprint(settings), _served(settings))
-        _write(settings.landing_dir, corrupt(_clean_orders(settings.landing_dir)))
+        _write(Path(settings.landing_dir), corrupt(_clean_orders(Path(settings.landing_dir))))
         runs[name] = (settings, _build(settings), before)
     return runs
 
@@ -197,7 +193,7 @@ FAILED_STATUS = re.compile(r"Status:</span>\s*<i[^>]*></i>\s*Failed")
 
 def failed_orders_page(settings: Settings) -> Path:
     """The Data Docs page of the raw_load_health validation of the new orders file."""
-    folder = settings.reports_dir / "data_docs" / "validations" / "raw_load_health"
+    folder = Path(settings.reports_dir) / "data_docs" / "validations" / "raw_load_health"
     pages = [p for p in folder.rglob("*.html") if p.name.startswith("raw.shop_orders_")]
     assert len(pages) == 1, pages
     return pages[0]
@@ -215,11 +211,11 @@ def test_failed_run_data_docs_render_offline(blocked_runs: dict):
 
 def test_corrected_file_goes_through(checked_warehouse: Settings, tmp_path: Path):
     settings = _copy(checked_warehouse, tmp_path / "corrected")
-    clean = _clean_orders(settings.landing_dir)
-    _write(settings.landing_dir, _duplicates([dict(r) for r in clean]))
+    clean = _clean_orders(Path(settings.landing_dir))
+    _write(Path(settings.landing_dir), _duplicates([dict(r) for r in clean]))
     assert not _build(settings).success
 
-    _write(settings.landing_dir, clean)  # the corrected re-export replaces the bad file's rows
+    _write(Path(settings.landing_dir), clean)  # the corrected re-export replaces the bad file's rows
     result = _build(settings)
 
     assert result.success, [e.message for e in result.all_events if e.is_step_failure]

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions, asset, materialize
 
-from orchestration.quality.context import CONTEXT_DIR, open_context, validate_frame
-from orchestration.quality.gx_checks import SqlFrame, gx_asset_checks, gx_check
-from orchestration.quality.raw_frames import load_health_frame
-from orchestration.quality.suites import SUITES_DIR, all_suites, suite_json
-from orchestration.raw_schema import RAW_TABLES
+from orchestration.lib.quality.context import CONTEXT_DIR, open_context, validate_frame
+from orchestration.lib.quality.gx_checks import SqlFrame, gx_asset_checks, gx_check
+from orchestration.lib.quality.raw_frames import load_health_frame
+from orchestration.lib.quality.suites import SUITES_DIR, all_suites, suite_json
+from orchestration.lib.raw_schema import RAW_TABLES
 from orchestration.resources import DuckDBWarehouse
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, Settings
 
 
 def _suite(name: str) -> dict:
@@ -29,9 +29,9 @@ def test_committed_suites_are_what_the_generator_writes():
     suites = all_suites()
     for suite in suites:
         path = SUITES_DIR / f"{suite.name}.json"
-        assert path.exists(), f"{path} missing: run python -m orchestration.quality.suites"
+        assert path.exists(), f"{path} missing: run python -m orchestration.lib.quality.suites"
         assert path.read_text() == suite_json(suite), (
-            f"{path.name} is stale: run python -m orchestration.quality.suites"
+            f"{path.name} is stale: run python -m orchestration.lib.quality.suites"
         )
     committed = {p.stem for p in SUITES_DIR.glob("*.json")}
     assert committed == {s.name for s in suites}, "suite files without a generator entry"
@@ -176,8 +176,7 @@ def _summary_rows(con: duckdb.DuckDBPyConnection, retention: float) -> None:
     )
 
 
-def test_a_failed_blocking_gx_check_stops_downstream_assets(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("RW_REPORTS_DIR", str(tmp_path / "reports"))
+def test_a_failed_blocking_gx_check_stops_downstream_assets(tmp_path: Path):
     db = str(tmp_path / "small.duckdb")
 
     @asset(key="mart_relationship_health_summary")
@@ -199,7 +198,10 @@ def test_a_failed_blocking_gx_check_stops_downstream_assets(tmp_path: Path, monk
             )
         ],
     )
-    resources = {"warehouse": DuckDBWarehouse(path=db)}
+    resources = {
+        "warehouse": DuckDBWarehouse(path=db),
+        "settings": Settings(reports_dir=tmp_path / "reports"),
+    }
 
     (tmp_path / "retention").write_text("1.7")  # a share above 1: impossible
     bad = materialize(
@@ -231,11 +233,11 @@ def test_a_failed_blocking_gx_check_stops_downstream_assets(tmp_path: Path, monk
 
 
 def test_quality_checks_load_into_definitions():
-    from orchestration.quality import quality_checks
+    from orchestration.defs.quality.checks import quality_checks
 
     Definitions(asset_checks=quality_checks)  # raises on a clash or a bad spec
     specs = [s for c in quality_checks for s in c.check_specs]
     names = {s.name for s in specs}
-    assert {"raw_shop_orders", "raw_load_health", "mart_fct_orders", "warehouse_reconciliation"} <= names
+    assert {"raw_shop_orders", "raw_load_health", "mart_fct_orders", "mart_customer_equity"} <= names
     for s in specs:  # critical suites block, warnings and freshness never do
         assert s.blocking == (not s.name.endswith("_warnings") and s.name != "dbt_source_freshness"), s.name

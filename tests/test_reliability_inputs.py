@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.loads import load_table
-from orchestration.raw_schema import RAW_TABLES_BY_NAME
+from orchestration.lib.loads import load_table
+from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
 
 CONTACTS = "crm/contacts/contacts_2024-01.csv"
 ORDERS = "orders/orders/orders_2024-01.jsonl"

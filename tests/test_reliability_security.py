@@ -16,9 +16,9 @@ import duckdb
 import pytest
 from serving_fixture import make_build_db
 
-from orchestration.alerts import Alert, send_alert
-from orchestration.serving.pii import EMAIL_VALUE_REGEX
-from orchestration.serving.publish import publish_marts
+from orchestration.lib.alerts import Alert, send_alert
+from orchestration.lib.serving.pii import EMAIL_VALUE_REGEX
+from orchestration.lib.serving.publish import publish_marts
 
 HOSTILE = "x'); drop schema marts cascade; --"
 
@@ -26,7 +26,7 @@ HOSTILE = "x'); drop schema marts cascade; --"
 def test_no_served_mart_column_holds_an_email_or_a_crm_name(built_warehouse):
     """Every VARCHAR value of every served mart against the CRM's emails, first and last names (exact,
     case-insensitive, trimmed) and the email shape."""
-    served = built_warehouse.serving_dir / "current" / "serving.duckdb"
+    served = Path(built_warehouse.serving_dir) / "current" / "serving.duckdb"
     with duckdb.connect(str(served), read_only=True) as con:
         con.execute(f"attach '{built_warehouse.duckdb_path}' as build (read_only)")
         con.execute(
@@ -55,12 +55,11 @@ def test_no_served_mart_column_holds_an_email_or_a_crm_name(built_warehouse):
     assert leaks == {}
 
 
-def test_the_pii_salt_is_never_written_or_logged(tmp_path: Path, monkeypatch, caplog):
+def test_the_pii_salt_is_never_written_or_logged(tmp_path: Path, caplog):
     salt = "salt-that-must-stay-secret-7f3a"
-    monkeypatch.setenv("RW_PII_SALT", salt)
     build = make_build_db(tmp_path / "build.duckdb")
     caplog.set_level(logging.DEBUG)
-    published = publish_marts(build, tmp_path / "serving", tmp_path / "reports", dbt_docs=False)
+    published = publish_marts(build, tmp_path / "serving", tmp_path / "reports", salt=salt, dbt_docs=False)
     assert published.manifest["marts"]
     assert salt not in caplog.text
     files = [

@@ -15,25 +15,25 @@ import pytest
 from dagster import AssetCheckResult, AssetKey, asset, asset_check, materialize
 from serving_fixture import GUEST_EMAIL, SALT, make_build_db
 
-from orchestration.assets.serving import ServingTarget, published_marts
+from orchestration.defs.serving.assets import published_marts
+from orchestration.lib.serving import builds
+from orchestration.lib.serving.pii import PiiError, plan_columns
+from orchestration.lib.serving.publish import publish_marts
+from orchestration.lib.serving.storage import storage_number
 from orchestration.resources import DuckDBWarehouse
-from orchestration.serving import builds
-from orchestration.serving.pii import PiiError, plan_columns
-from orchestration.serving.publish import publish_marts
-from orchestration.serving.storage import storage_number
+from orchestration.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def build_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("RW_PII_SALT", SALT)
+def build_db(tmp_path: Path) -> Path:
     return make_build_db(tmp_path / "build.duckdb")
 
 
 def _publish(build_db: Path, **kw):
     root = build_db.parent
-    return publish_marts(build_db, root / "serving", root / "reports", dbt_docs=False, **kw)
+    return publish_marts(build_db, root / "serving", root / "reports", salt=SALT, dbt_docs=False, **kw)
 
 
 def _marts(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -202,8 +202,8 @@ def _resources(build_db: Path) -> dict:
     root = build_db.parent
     return {
         "warehouse": DuckDBWarehouse(path=str(build_db)),
-        "serving": ServingTarget(
-            serving_dir=str(root / "serving"), reports_dir=str(root / "reports"), dbt_docs=False
+        "settings": Settings(
+            serving_dir=root / "serving", reports_dir=root / "reports", pii_salt=SALT, publish_dbt_docs=False
         ),
     }
 

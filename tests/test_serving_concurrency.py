@@ -18,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import build_through_dagster, export_settings, restore_env
+from conftest import build_through_dagster, settings_under
 
-from orchestration.serving.builds import current_build
+from orchestration.lib.serving.builds import current_build
 from orchestration.settings import Settings
 
 pytestmark = pytest.mark.slow  # one more full build of the sample (about a minute on 2 cores)
@@ -115,33 +115,29 @@ def copy_of(settings: Settings, root: Path) -> Settings:
     root.mkdir(parents=True)
     shutil.copy(settings.duckdb_path, root / "warehouse.duckdb")
     shutil.copytree(settings.serving_dir, root / "serving", symlinks=True)
-    return Settings(settings.landing_dir, root / "warehouse.duckdb", root / "serving", root / "reports")
+    return settings_under(root, landing_dir=settings.landing_dir)
 
 
 def test_readers_never_fail_and_never_see_a_mix_during_a_full_build_and_publish(built_warehouse, tmp_path):
     settings = copy_of(built_warehouse, tmp_path / "warehouse")
-    build_a = current_build(settings.serving_dir)
+    build_a = current_build(Path(settings.serving_dir))
     assert build_a is not None
     runs = []
 
     def full_build() -> None:
-        previous = export_settings(settings)
-        try:
-            runs.append(build_through_dagster(settings))
-        finally:
-            restore_env(previous)
+        runs.append(build_through_dagster(settings))
 
     started, cpu = time.monotonic(), _cpu_seconds()
-    per_reader = run_readers_during(settings.serving_dir, full_build)
+    per_reader = run_readers_during(Path(settings.serving_dir), full_build)
     elapsed, cpu = time.monotonic() - started, _cpu_seconds() - cpu
     assert runs[0].success, [e.message for e in runs[0].all_events if e.is_step_failure]
-    build_b = current_build(settings.serving_dir)
+    build_b = current_build(Path(settings.serving_dir))
     assert build_b is not None and build_b > build_a  # ids sort by time
 
     reads = [r for rs in per_reader for r in rs]
     failed = [r for r in reads if not r["ok"]]
     assert not failed, f"{len(failed)} of {len(reads)} reads failed: {failed[:3]}"
-    builds = settings.serving_dir / "builds"
+    builds = Path(settings.serving_dir) / "builds"
     for r in reads:
         # One build per read: the DuckDB file's _build, its manifest's row counts, the Parquet metadata.
         assert len(r["db_ids"]) == 1 and r["db_rows_match"], r
@@ -150,7 +146,9 @@ def test_readers_never_fail_and_never_see_a_mix_during_a_full_build_and_publish(
         # The DuckDB file held open is the one of the build the read saw; the build database never is.
         databases = {p for p in r["opened"] if ".duckdb" in Path(p).name}
         assert databases == {str((builds / r["db_ids"][0] / "serving.duckdb").resolve())}, r["opened"]
-        assert not any(p.startswith(str(settings.duckdb_path.resolve())) for p in r["opened"]), r["opened"]
+        assert not any(p.startswith(str(Path(settings.duckdb_path).resolve())) for p in r["opened"]), r[
+            "opened"
+        ]
     for rs in per_reader:
         # Each reader sees build A, then build B, and never goes back: the swap happened while it read.
         seen = {r["db_ids"][0] for r in rs} | {r["manifest_id"] for r in rs}

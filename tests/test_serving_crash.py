@@ -1,5 +1,5 @@
 """A publish killed with SIGKILL midway leaves the previous serving files untouched and readable; a rerun
-publishes. Uses the test-only pause hook RW_SERVING_TEST_PAUSE (orchestration/serving/publish.py)."""
+publishes. Uses the test-only pause hook RW_SERVING_TEST_PAUSE (orchestration/lib/serving/publish.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import duckdb
 import pytest
 from serving_fixture import SALT, make_build_db
 
-from orchestration.serving import builds
-from orchestration.serving.publish import publish_marts
+from orchestration.lib.serving import builds
+from orchestration.lib.serving.publish import publish_marts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,10 +40,10 @@ def _publish_cmd(build_db: Path, serving: Path) -> list[str]:
 def test_kill_9_midway_leaves_the_previous_build_serving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stage
 ):
-    monkeypatch.setenv("RW_PII_SALT", SALT)
+    monkeypatch.setenv("RW_PII_SALT", SALT)  # for the CLI publish below, which reads its settings from env
     build_db = make_build_db(tmp_path / "build.duckdb")
     serving = tmp_path / "serving"
-    first = publish_marts(build_db, serving, tmp_path / "reports", dbt_docs=False)
+    first = publish_marts(build_db, serving, tmp_path / "reports", salt=SALT, dbt_docs=False)
     before = _digests(first.build_dir)
     report_before = (tmp_path / "reports" / "report.html").read_bytes()
 

@@ -11,7 +11,7 @@ import pytest
 from serving_fixture import make_build_db
 from serving_screenshot import CHROMIUM, pixels, screenshot
 
-from orchestration.serving.publish import publish_marts
+from orchestration.lib.serving.publish import publish_marts
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import duckdb
 import pytest
 from serving_screenshot import CHROMIUM, pixels, screenshot
 
-from orchestration.serving.pii import pii_category
-from orchestration.serving.storage import storage_number
+from orchestration.lib.serving.pii import pii_category
+from orchestration.lib.serving.storage import storage_number
 
 
 def test_the_build_published_every_mart_for_bi(built_warehouse):
-    current = built_warehouse.serving_dir / "current"
+    current = Path(built_warehouse.serving_dir) / "current"
     manifest = json.loads((current / "manifest.json").read_text())
     served = current / "serving.duckdb"
     assert storage_number(served) == 64
@@ -58,12 +59,14 @@ def test_the_build_published_every_mart_for_bi(built_warehouse):
 
     assert (current / "dbt_docs.html").stat().st_size > 100_000
     for name in ("report.html", "dbt_docs.html"):
-        assert (built_warehouse.reports_dir / name).read_bytes() == (current / name).read_bytes()
+        assert (Path(built_warehouse.reports_dir) / name).read_bytes() == (current / name).read_bytes()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package `chromium`)")
 def test_the_sample_report_renders_its_charts_in_headless_chromium(built_warehouse):
-    image = screenshot(built_warehouse.serving_dir / "current" / "report.html", "serving_report_sample", 3200)
+    image = screenshot(
+        Path(built_warehouse.serving_dir) / "current" / "report.html", "serving_report_sample", 3200
+    )
     assert image.shape == (3200, 1400, 3)
     assert pixels(image, (8, 81, 156)) > 5000  # the heatmap's darkest cells (month 0 of every cohort)
     assert len({tuple(p) for p in image[150:900, 150:1300].reshape(-1, 3)}) > 50  # its shades

@@ -1,7 +1,6 @@
 -- depends_on: {{ ref('int_orders__resolved') }}
 -- depends_on: {{ ref('stg_crm__contacts') }}
 -- depends_on: {{ ref('int_incremental__state') }}
-{{ config(materialized="table") }}
 -- Customers whose rows in the incremental facts must be rewritten by this build (DECISIONS.md, Incremental
 -- processing): every customer when there is no usable previous build; else the customers of orders touched by
 -- raw rows loaded since the watermark (orders, refunds, order lines), CRM contacts with a new version and

@@ -1,6 +1,5 @@
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
-{{ config(materialized="table") }}
 -- Tickets whose fct_tickets row must be rewritten (or dropped) by this build (DECISIONS.md, Incremental
 -- processing): every ticket when there is no usable previous build; else tickets touched by raw ticket or
 -- CSAT rows loaded since the watermark, tickets of affected customers (post-purchase flags follow their

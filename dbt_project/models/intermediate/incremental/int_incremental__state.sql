@@ -1,4 +1,3 @@
-{{ config(materialized="table") }}
 -- One row: where the previous build of the incremental facts stopped (DECISIONS.md, Incremental processing).
 -- previous_watermark: the latest raw _loaded_at that build had seen (null = no usable previous build, so
 -- the facts rebuild every row); lookback_from: previous_watermark less var incremental_lookback_hours, the

@@ -1,8 +1,5 @@
 with ranked as (
-    select
-        *,
-        row_number() over (partition by activity_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'crm_activities') }}
+    {{ latest_copy(source('raw', 'crm_activities'), ['activity_id'], ['_file desc', '_line desc']) }}
 )
 
 select

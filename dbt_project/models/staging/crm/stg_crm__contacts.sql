@@ -1,16 +1,7 @@
 -- One row per contact version (contact_id, updated_at): raw keeps every exported version (history for
 -- SCD2); an identical version exported twice keeps the copy from the latest file, then line.
-with source as (
-    select * from {{ source('raw', 'crm_contacts') }}
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by contact_id, updated_at order by _file desc, _line desc
-        ) as copy_rank
-    from source
+with ranked as (
+    {{ latest_copy(source('raw', 'crm_contacts'), ['contact_id', 'updated_at'], ['_file desc', '_line desc']) }}
 )
 
 select

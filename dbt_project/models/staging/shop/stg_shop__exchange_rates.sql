@@ -3,10 +3,7 @@
 -- published rate (valid_to exclusive, null for the latest). The first rate of a currency also covers every
 -- earlier date (valid_from 1900-01-01) so no order is left unconverted.
 with ranked as (
-    select
-        *,
-        row_number() over (partition by currency, rate_date order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_exchange_rates') }}
+    {{ latest_copy(source('raw', 'shop_exchange_rates'), ['currency', 'rate_date'], ['_file desc', '_line desc']) }}
 ),
 
 rates as (

@@ -1,6 +1,5 @@
 -- One row per order (latest export wins: file name, then line). Timestamps in UTC; every amount in the
 -- reporting currency at the latest rate on or before the order's UTC date (DECISIONS.md, Money).
-{% set reporting = var('reporting_currency') %}
 with ranked as (
     {{ latest_copy(source('raw', 'shop_orders'), ['order_id'], ['_file desc', '_line desc']) }}
 ),
@@ -23,37 +22,19 @@ order_days as (
     from orders
 ),
 
-order_rates as (
-    {{ as_of_rates('order_days', 'rates') }}
+order_fx as (
+    {{ reporting_fx_rates('order_days', 'rates') }}
 ),
-{%- if reporting != 'USD' %}
-
-reporting_days as (
-    select distinct '{{ reporting }}' as currency, event_date
-    from order_days
-),
-
-reporting_rates as (
-    {{ as_of_rates('reporting_days', 'rates') }}
-),
-{%- endif %}
 
 converted as (
     select
         orders.*,
         {{ to_date('orders.created_at_utc') }} as order_date,
-        -- usd per unit of the order currency / usd per unit of the reporting currency; a date before the
-        -- first published rate takes the first rate
-        (case when orders.currency = 'USD' then 1.0 else order_rate.usd_per_unit end)
-        {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
+        order_fx.fx_rate
     from orders
-    left join order_rates as order_rate
-        on orders.currency = order_rate.currency
-        and {{ to_date('orders.created_at_utc') }} = order_rate.event_date
-    {%- if reporting != 'USD' %}
-    left join reporting_rates as reporting_rate
-        on {{ to_date('orders.created_at_utc') }} = reporting_rate.event_date
-    {%- endif %}
+    left join order_fx
+        on orders.currency = order_fx.currency
+        and {{ to_date('orders.created_at_utc') }} = order_fx.event_date
 )
 
 select

@@ -1,8 +1,5 @@
 with ranked as (
-    select
-        *,
-        row_number() over (partition by product_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_products') }}
+    {{ latest_copy(source('raw', 'shop_products'), ['product_id'], ['_file desc', '_line desc']) }}
 )
 
 select

@@ -1,11 +1,7 @@
 -- One row per refund (latest export wins), converted at the rate of the ORDER's UTC date so an order's
 -- net revenue uses one rate (DECISIONS.md, Money); a refund of an unknown order uses its own date.
-{% set reporting = var('reporting_currency') %}
 with ranked as (
-    select
-        *,
-        row_number() over (partition by refund_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'shop_refunds') }}
+    {{ latest_copy(source('raw', 'shop_refunds'), ['refund_id'], ['_file desc', '_line desc']) }}
 ),
 
 refunds as (
@@ -29,34 +25,18 @@ refund_days as (
     from refunds
 ),
 
-refund_rates as (
-    {{ as_of_rates('refund_days', 'rates') }}
+refund_fx as (
+    {{ reporting_fx_rates('refund_days', 'rates') }}
 ),
-{%- if reporting != 'USD' %}
-
-reporting_days as (
-    select distinct '{{ reporting }}' as currency, event_date
-    from refund_days
-),
-
-reporting_rates as (
-    {{ as_of_rates('reporting_days', 'rates') }}
-),
-{%- endif %}
 
 converted as (
     select
         refunds.*,
-        (case when refunds.currency = 'USD' then 1.0 else refund_rate.usd_per_unit end)
-        {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
+        refund_fx.fx_rate
     from refunds
-    left join refund_rates as refund_rate
-        on refunds.currency = refund_rate.currency
-        and refunds.rate_date = refund_rate.event_date
-    {%- if reporting != 'USD' %}
-    left join reporting_rates as reporting_rate
-        on refunds.rate_date = reporting_rate.event_date
-    {%- endif %}
+    left join refund_fx
+        on refunds.currency = refund_fx.currency
+        and refunds.rate_date = refund_fx.event_date
 )
 
 select

@@ -1,8 +1,5 @@
 with ranked as (
-    select
-        *,
-        row_number() over (partition by rating_id order by _file desc, _line desc) as copy_rank
-    from {{ source('raw', 'support_csat') }}
+    {{ latest_copy(source('raw', 'support_csat'), ['rating_id'], ['_file desc', '_line desc']) }}
 )
 
 select

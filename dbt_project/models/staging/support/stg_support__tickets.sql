@@ -1,11 +1,6 @@
 -- One row per ticket: its latest version (updated_at, then file name, then line).
 with ranked as (
-    select
-        *,
-        row_number() over (
-            partition by ticket_id order by updated_at desc, _file desc, _line desc
-        ) as version_rank
-    from {{ source('raw', 'support_tickets') }}
+    {{ latest_copy(source('raw', 'support_tickets'), ['ticket_id'], ['updated_at desc', '_file desc', '_line desc']) }}
 )
 
 select
@@ -25,4 +20,4 @@ select
     _file as source_file,
     _line as source_line
 from ranked
-where version_rank = 1
+where copy_rank = 1

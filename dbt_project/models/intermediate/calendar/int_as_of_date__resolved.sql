@@ -1,0 +1,24 @@
+-- The analysis date, resolved in this one place (DECISIONS.md, Time and dates): var as_of_date, or
+-- else the latest UTC event date in the data (never the wall clock). Read it through macro as_of_date().
+{% if var('as_of_date') %}
+select cast('{{ var("as_of_date") }}' as date) as as_of_date
+{% else %}
+with event_dates as (
+    select max({{ to_date('created_at') }}) as event_date from {{ ref('stg_shop__orders') }}
+    union all
+    select max({{ to_date('created_at') }}) from {{ ref('stg_shop__refunds') }}
+    union all
+    select max({{ to_date('created_at') }}) from {{ ref('stg_support__tickets') }}
+    union all
+    select max({{ to_date('created_at') }}) from {{ ref('stg_support__csat') }}
+    union all
+    select max({{ to_date('submitted_at') }}) from {{ ref('stg_support__nps') }}
+    union all
+    select max({{ to_date('updated_at') }}) from {{ ref('stg_crm__contacts') }}
+    union all
+    select max({{ to_date('occurred_at') }}) from {{ ref('stg_crm__activities') }}
+)
+
+select cast(max(event_date) as date) as as_of_date
+from event_dates
+{% endif %}

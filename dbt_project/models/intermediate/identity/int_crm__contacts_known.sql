@@ -1,0 +1,41 @@
+-- One row per CRM contact known on as_of_date (a version saved on or before it), with its identity
+-- attributes: channel from the earliest version, current attributes from the latest version, internal
+-- if any version is flagged or uses an internal email domain (DECISIONS.md, Customers and identity).
+with versions as (
+    select
+        *,
+        row_number() over (partition by contact_id order by updated_at, source_file, source_line) as version_asc,
+        row_number() over (
+            partition by contact_id order by updated_at desc, source_file desc, source_line desc
+        ) as version_desc
+    from {{ ref('stg_crm__contacts') }}
+    where {{ to_date('updated_at') }} <= {{ as_of_date() }}
+        and {{ to_date('created_at') }} <= {{ as_of_date() }}
+),
+
+per_contact as (
+    select
+        contact_id,
+        min(created_at) as created_at,
+        count(*) as version_count,
+        {{ dbt.bool_or('is_internal or ' ~ is_internal_email('email_normalized')) }} as is_internal
+    from versions
+    group by contact_id
+)
+
+select
+    per_contact.contact_id,
+    latest.email_normalized,
+    earliest.acquisition_channel,
+    latest.segment,
+    latest.account_manager,
+    latest.marketing_opt_in,
+    latest.country,
+    per_contact.created_at,
+    per_contact.version_count,
+    per_contact.is_internal
+from per_contact
+inner join versions as earliest
+    on per_contact.contact_id = earliest.contact_id and earliest.version_asc = 1
+inner join versions as latest
+    on per_contact.contact_id = latest.contact_id and latest.version_desc = 1

@@ -1,0 +1,10 @@
+-- One row per normalised email seen on any known contact version, mapped to the lowest contact_id that
+-- ever used it (DECISIONS.md, resolution step 2).
+select
+    email_normalized,
+    min(contact_id) as contact_id
+from {{ ref('stg_crm__contacts') }}
+where {{ to_date('updated_at') }} <= {{ as_of_date() }}
+    and {{ to_date('created_at') }} <= {{ as_of_date() }}
+    and email_normalized is not null
+group by email_normalized

@@ -1,0 +1,63 @@
+-- Tickets created on or before as_of_date with the customer they belong to: the ticket's customer_id
+-- when a known contact, else the contact that used the requester email, else an existing guest with that
+-- email, else null (unknown requester). A response or solve after as_of_date has not happened yet.
+-- Tickets of internal customers are dropped. Post-purchase: linked to an order, or opened within
+-- post_purchase_window_days after the customer's last completed order.
+with tickets as (
+    select *
+    from {{ ref('stg_support__tickets') }}
+    where {{ to_date('created_at') }} <= {{ as_of_date() }}
+),
+
+known as (
+    {{ resolve_known_customer('tickets', 'source_customer_id', 'requester_email_normalized') }}
+),
+
+-- Last completed order on or before each ticket's date, without a range join: orders and tickets in one
+-- timeline per customer, a running max over the order dates.
+timeline as (
+    select
+        customer_id, order_date as event_date, 0 as event_order, order_date,
+        cast(null as {{ dbt.type_string() }}) as ticket_id
+    from {{ ref('int_orders__resolved') }}
+    where is_completed
+    union all
+    select customer_id, {{ to_date('created_at') }}, 1, cast(null as date), ticket_id
+    from known
+    where customer_id is not null
+),
+
+last_order as (
+    select
+        ticket_id,
+        max(order_date) over (
+            partition by customer_id order by event_date, event_order
+            rows between unbounded preceding and current row
+        ) as last_order_date
+    from timeline
+)
+
+select
+    known.ticket_id,
+    known.customer_id,
+    known.order_id,
+    known.requester_email_normalized,
+    known.channel,
+    known.priority,
+    known.category,
+    known.status,
+    known.created_at,
+    case when {{ to_date('known.first_response_at') }} <= {{ as_of_date() }} then known.first_response_at end
+        as first_response_at,
+    case when {{ to_date('known.solved_at') }} <= {{ as_of_date() }} then known.solved_at end as solved_at,
+    known.updated_at,
+    last_order.last_order_date,
+    known.order_id is not null
+    or (
+        last_order.last_order_date is not null
+        and {{ dbt.datediff('last_order.last_order_date', to_date('known.created_at'), 'day') }}
+        <= {{ var('post_purchase_window_days') }}
+    ) as is_post_purchase
+from known
+left join last_order
+    on known.ticket_id = last_order.ticket_id

@@ -1,0 +1,157 @@
+"""dbt models as Dagster assets, split in two around the CLV fit.
+
+The CLV fit (orchestration/defs/clv/assets.py) is Python that reads an intermediate dbt model and writes
+tables the value/equity marts read, so the dbt graph is cut at `tag:clv_scored`: everything upstream builds in
+`dbt_before_clv`, the CLV-scored marts and their descendants in `dbt_after_clv`.
+
+No `from __future__ import annotations` here: Dagster reads the run-config class from the real annotation.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey, Config
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
+
+from orchestration.defs.transform.row_counts import with_row_counts
+from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import DBT_PROJECT_DIR, Settings
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# dbt folder -> Dagster group: the graph reads raw -> staging -> marts -> serving.
+_GROUP_BY_FOLDER = {"staging": "staging", "intermediate": "marts", "marts": "marts"}
+AFTER_CLV = "tag:clv_scored+"
+
+
+class WarehouseDbtTranslator(DagsterDbtTranslator):
+    """Models keep their bare name as key; sources keep dagster-dbt's default key, <source>/<table>, which
+    for the `raw` source is the raw load asset's key (raw/<table>)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "snapshot", "seed"):
+            return AssetKey([dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "snapshot":
+            return "staging"
+        fqn = dbt_resource_props.get("fqn", [])
+        return _GROUP_BY_FOLDER.get(fqn[1] if len(fqn) > 2 else "", "marts")
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+class DbtBuildConfig(Config):
+    """Run-time dbt vars; as_of_date None means the latest event in the data (DOMAIN.md)."""
+
+    as_of_date: str | None = None
+    # Rebuild the incremental facts from all raw rows (DECISIONS.md, Incremental processing).
+    full_refresh: bool = False
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set `values` in os.environ while dbt's subprocess starts (it copies the environment), then restore."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in previous.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _build(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBWarehouse,
+    settings: Settings,
+    config: DbtBuildConfig,
+):
+    args = ["build"]
+    if config.as_of_date:
+        args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
+    if config.full_refresh:
+        args.append("--full-refresh")
+    # profiles.yml and dbt_project.yml read env_var(): dbt sees this run's settings and its warehouse.
+    with _environment({**settings.dbt_env(), "RW_DUCKDB_PATH": str(warehouse.path)}):
+        invocation = dbt.cli(args, context=context)
+    yield from with_row_counts(invocation.stream(), dbt_project.manifest_path, warehouse)
+    _keep_partial_parse(Path(invocation.target_path))
+
+
+def _keep_partial_parse(invocation_target: Path) -> None:
+    """Make this invocation's parse the one the next dbt step starts from.
+
+    dagster-dbt runs each dbt command in its own target directory, seeded with
+    dbt_project/target/partial_parse.msgpack. dbt discards that file and parses the whole project again
+    whenever the profile differs from the one it was parsed with, and the profile holds the warehouse path
+    (RW_DUCKDB_PATH), which `dbt parse` at install time does not know: every step of every run re-parsed
+    (20-50 s each in bench/RESULTS.md). After a successful step its parse (made with this warehouse's
+    profile) replaces the seed, so the next step and the next run on the same warehouse parse only what
+    changed. dbt still checks project, profile and vars itself, so a stale file costs a parse, never a wrong
+    result.
+    """
+    parsed = invocation_target / "partial_parse.msgpack"
+    if not parsed.is_file():
+        return
+    seed_dir = DBT_PROJECT_DIR / "target"
+    seed_dir.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=seed_dir, prefix=".partial_parse.")
+    os.close(handle)
+    shutil.copyfile(parsed, tmp)
+    os.replace(tmp, seed_dir / "partial_parse.msgpack")  # atomic: a concurrent reader sees old or new
+
+
+translator = WarehouseDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    exclude=AFTER_CLV,
+    name="dbt_before_clv",
+)
+def dbt_before_clv(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBWarehouse,
+    settings: Settings,
+    config: DbtBuildConfig,
+):
+    yield from _build(context, dbt, warehouse, settings, config)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=translator,
+    select=AFTER_CLV,
+    name="dbt_after_clv",
+)
+def dbt_after_clv(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: DuckDBWarehouse,
+    settings: Settings,
+    config: DbtBuildConfig,
+):
+    yield from _build(context, dbt, warehouse, settings, config)

@@ -1,0 +1,105 @@
+"""Load every landing file of one raw table, file by file, and summarise what happened."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from orchestration.lib.loads import ledger
+from orchestration.lib.loads.files import landing_files
+from orchestration.lib.loads.load_file import ALREADY_LOADED, FileReport, drop_temp_tables, load_file
+from orchestration.lib.loads.sql import literal, raw_table
+from orchestration.lib.loads.tables import ensure_raw_tables
+from orchestration.lib.raw_schema import RawTable
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadReport:
+    table: str
+    files: list[FileReport] = field(default_factory=list)
+    row_count: int = 0  # rows in the raw table after the load
+    seconds: float = 0.0
+
+    def with_status(self, status: str) -> list[FileReport]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def loaded(self) -> list[FileReport]:
+        return [f for f in self.files if f.status in ledger.HOLDS_ROWS]
+
+    @property
+    def rejected(self) -> list[FileReport]:
+        return self.with_status(ledger.REJECTED)
+
+    @property
+    def changed(self) -> list[FileReport]:
+        return self.with_status(ledger.CHANGED)
+
+    @property
+    def skipped(self) -> list[FileReport]:
+        return self.with_status(ALREADY_LOADED) + self.with_status(ledger.DUPLICATE)
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.rows_accepted for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def new_columns(self) -> list[str]:
+        return sorted({c for f in self.files for c in f.new_columns})
+
+
+def load_table(
+    con: duckdb.DuckDBPyConnection, table: RawTable, landing_dir: Path, log: logging.Logger | None = None
+) -> LoadReport:
+    """Create `raw.<table>` if missing (empty when no file exists) and load its new or changed files."""
+    return load_tables(con, [table], landing_dir, log)[table.name]
+
+
+def load_tables(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[RawTable],
+    landing_dir: Path,
+    log: logging.Logger | None = None,
+) -> dict[str, LoadReport]:
+    """Load tables fed by the same files (orders and their lines) reading each file once."""
+    log = log or _log
+    started = time.perf_counter()
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(f"landing directory {landing_dir} does not exist")
+    globs = {t.globs for t in tables}
+    if len(globs) != 1:
+        raise ValueError(f"{[t.name for t in tables]} are not loaded from the same files")
+    for table in tables:
+        ensure_raw_tables(con, table)
+    # Timestamps without a UTC offset are read as UTC, whatever the caller's session says.
+    previous_tz = con.execute("select current_setting('TimeZone')").fetchall()[0][0]
+    con.execute("set TimeZone = 'UTC'")
+    reports = {t.name: LoadReport(t.name) for t in tables}
+    ledgers = [(t, ledger.TableLedger(con, t.name)) for t in tables]
+    try:
+        for path in landing_files(landing_dir, tables[0]):
+            for name, result in load_file(con, ledgers, landing_dir, path).items():
+                reports[name].files.append(result)
+                if result.status != ALREADY_LOADED:
+                    log.info(
+                        f"raw.{name} <- {result.file}: {result.status}, {result.rows_accepted} rows "
+                        f"accepted, {result.rows_quarantined} quarantined {result.message}".rstrip()
+                    )
+    finally:
+        drop_temp_tables(con)
+        con.execute(f"set TimeZone = {literal(previous_tz)}")
+    for report in reports.values():
+        report.row_count = con.execute(f"select count(*) from {raw_table(report.table)}").fetchall()[0][0]
+        report.seconds = time.perf_counter() - started
+    return reports

@@ -1,6 +1,0 @@
-"""Loading landing files into the `raw` schema: ledger, quarantine, one transaction per file."""
-
-from orchestration.loads.load_file import FileReport
-from orchestration.loads.load_table import LoadReport, load_table, load_tables
-
-__all__ = ["FileReport", "LoadReport", "load_table", "load_tables"]
