@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from dagster import DagsterInstance
 
     from orchestration.definitions import make_definitions
+    from orchestration.lib import nothing_new
     from orchestration.lib.summary import render
     from orchestration.settings import Settings
 
@@ -37,13 +38,18 @@ def main(argv: list[str] | None = None) -> int:
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     dbt_config = {"config": {"full_refresh": True}} if args.full_refresh else {}
     run_config = {"ops": {op: dbt_config for op in ("dbt_before_clv", "dbt_after_clv")}} if dbt_config else {}
+    # A full refresh rewrites every row, so every check judges every row (lib/nothing_new.py).
+    tags = {nothing_new.FULL_CHECKS_TAG: "true"} if args.full_refresh else None
     result = defs.resolve_job_def("build_warehouse").execute_in_process(
-        run_config=run_config, instance=instance, raise_on_error=False
+        run_config=run_config, instance=instance, raise_on_error=False, tags=tags
     )
     if not result.success:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"Build failed in steps: {', '.join(failed) or 'see the Dagster log above'}", file=sys.stderr)
         return 1
+    if instance.get_run_by_id(result.run_id).tags.get(nothing_new.RUN_TAG) == "true":
+        print(f"Nothing new: no new landing file in {settings.landing_dir} since the current serving build.")
+        return 0
     print(render(settings))
     return 0
 

@@ -16,6 +16,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.lib.nothing_new import FULL_CHECKS_TAG
 from orchestration.lib.raw_schema import RAW_TABLES, export_period
 from orchestration.settings import Settings
 
@@ -25,7 +26,18 @@ daily_build = ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.STOPPED,
-    description="Rebuild every day at 02:00 UTC, after the nightly exports land.",
+    description="Rebuild every day at 02:00 UTC, after the nightly exports land (seconds when nothing new).",
+)
+
+weekly_full_checks = ScheduleDefinition(
+    name="weekly_full_checks",
+    job_name="build_warehouse",
+    cron_schedule="0 4 * * 0",
+    execution_timezone="UTC",
+    tags={FULL_CHECKS_TAG: "true"},
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Every Sunday at 04:00 UTC: the build with every check judging every row, not only the "
+    "rows the day added (dbt tests and GX suites on whole tables, every reconciliation).",
 )
 
 
