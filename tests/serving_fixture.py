@@ -104,4 +104,41 @@ def make_build_db(path: Path, customers: int = 120) -> Path:
                   churned_customers)
             """
         )
+        # Funnel: three cohort months (Jan..Mar 2024), each with the same people per entry point.
+        con.execute(
+            """
+            create table marts.mart_lifecycle_funnel as
+            select (date '2024-01-01' + to_months(m))::date as cohort_month, ch as acquisition_channel,
+                   e as entry_point,
+                   case e when 'lead' then 'awareness' when 'contact' then 'contact' else 'purchase' end
+                       as funnel_start,
+                   case when e = 'lead' then 100 end::bigint as leads,
+                   case e when 'lead' then 40 when 'contact' then 20 end::bigint as contacts,
+                   case e when 'lead' then 30 when 'contact' then 10 else 8 end::bigint as purchasers,
+                   case e when 'lead' then 12 when 'contact' then 5 else 2 end::bigint as repeat_purchasers,
+                   case e when 'lead' then 3 when 'contact' then 1 else 0 end::bigint as advocates,
+                   10.0 as median_days_lead_to_contact
+            from range(3) t(m), (values ('all'), ('organic')) c(ch),
+                 (values ('lead'), ('contact'), ('guest')) x(e)
+            """
+        )
+        # Mix: six months, four levers; exposed 10 and not 30 customers a month; the window observed in the
+        # first three months; repurchased 7 of 10 exposed (9 for loyalty_promo) and 15 of 30; churned 1 and 6.
+        con.execute(
+            """
+            create table marts.mart_retention_mix as
+            select (date '2024-01-01' + to_months(m))::date as month_start, lever, is_exposed,
+                   case when is_exposed then 10 else 30 end::bigint as customers,
+                   m < 3 as is_window_observed,
+                   case when m < 3 then
+                       case when not is_exposed then 15 when lever = 'loyalty_promo' then 9 else 7 end
+                   end::bigint as repurchased_customers,
+                   case when is_exposed then 1 else 6 end::bigint as churned_customers,
+                   'association, not effect' as interpretation
+            from range(6) t(m),
+                 (values ('account_manager'), ('loyalty_promo'), ('campaign_touch'),
+                         ('post_purchase_ticket_solved_within_target')) l(lever),
+                 (values (true), (false)) x(is_exposed)
+            """
+        )
     return path

@@ -4,6 +4,7 @@ and the CRM/support marts empty, not errors. Built through the real Dagster job.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -21,6 +22,8 @@ ORDER_MARTS = (
     "mart_customer_flows",
     "mart_customer_value",
     "mart_customer_equity",
+    "mart_lifecycle_funnel",
+    "mart_retention_mix",
 )
 
 
@@ -63,3 +66,31 @@ def test_every_order_is_kept_except_internal_domains(orders_only):
     emails = orders.drop_duplicates("order_id")["email"].str.strip().str.lower()
     expected = int((~emails.str.endswith("@example-internal.test")).sum())
     assert in_mart == expected
+
+
+def test_funnel_starts_at_purchase_and_the_mix_shows_only_the_order_lever(orders_only):
+    """No CRM: every funnel row is a guest row starting at purchase (no lead or contact counts), with as many
+    purchasers as distinct non-internal checkout emails with a completed order (counted from raw); the mix has
+    only the lever orders carry data for; the report says where the funnel starts."""
+    settings, _ = orders_only
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        starts = con.execute(
+            "select distinct entry_point, funnel_start from marts.mart_lifecycle_funnel"
+        ).fetchall()
+        before_purchase = con.execute(
+            "select count(*) from marts.mart_lifecycle_funnel where leads is not null or contacts is not null"
+        ).fetchone()[0]
+        purchasers = con.execute(
+            "select sum(purchasers) from marts.mart_lifecycle_funnel where acquisition_channel = 'all'"
+        ).fetchone()[0]
+        levers = {r[0] for r in con.execute("select distinct lever from marts.mart_retention_mix").fetchall()}
+        orders = con.execute("select order_id, email, status, _file, _line from raw.shop_orders").df()
+    assert starts == [("guest", "purchase")]
+    assert before_purchase == 0
+    latest = orders.sort_values(["_file", "_line"]).drop_duplicates("order_id", keep="last")
+    completed = latest[latest["status"] != "cancelled"]
+    emails = completed["email"].str.strip().str.lower()
+    assert purchasers == emails[~emails.str.endswith("@example-internal.test")].nunique()
+    assert levers == {"loyalty_promo"}
+    report = (Path(settings.reports_dir) / "report.html").read_text()
+    assert "the funnel starts at purchase" in report

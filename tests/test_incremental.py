@@ -35,6 +35,8 @@ COMPARED = [
     "mart_post_purchase_recovery",
     "mart_relationship_health",
     "mart_relationship_health_summary",
+    "mart_lifecycle_funnel",
+    "mart_retention_mix",
 ]
 BOOKKEEPING = {"_processed_through"}
 _DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")

@@ -114,3 +114,47 @@ def test_headless_chromium_screenshot_shows_the_heatmap_and_charts(report: Path)
     bands = [float(non_white[y : y + 300].mean()) for y in range(0, 2100, 300)]
     assert min(bands) > 0.01, bands
     assert len({tuple(p) for p in image[::4, ::4].reshape(-1, 3)}) > 200
+
+
+def test_funnel_and_retention_mix_charts_show_the_marts(report: Path):
+    html = report.read_text()
+    funnel = _section(html, "mart_lifecycle_funnel")
+    # The fixture's three cohort months summed, channel 'all'; steps awareness .. advocacy.
+    assert _values(funnel, "entered as lead") == [300, 120, 90, 36, 9]
+    assert _values(funnel, "entered as contact") == [0, 60, 30, 15, 3]
+    assert _values(funnel, "entered as guest") == [0, 0, 24, 6, 0]
+    # Reached from the step before, over the entry points that measure both: 120/300, (90+30)/(120+60),
+    # 57/144, 12/57.
+    assert re.findall(r"<td>(\d+)%</td>", funnel) == ["40", "67", "40", "21"]
+    assert "the funnel starts at" not in funnel
+
+    mix = _section(html, "mart_retention_mix")
+    # Repurchase pooled over the three observed months, churn over all six; levers in the report's order.
+    repurchased = [0.7, 0.9, 0.7, 0.7], [0.5] * 4
+    churned = [0.1] * 4, [0.2] * 4
+    assert _values(mix, "exposed") == pytest.approx(repurchased[0] + churned[0])
+    assert _values(mix, "not exposed") == pytest.approx(repurchased[1] + churned[1])
+    assert "association, not an effect" in mix
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian package `chromium`)")
+def test_headless_chromium_screenshot_shows_the_funnel_and_mix(report: Path, tmp_path: Path):
+    """The two sections alone (page head and both sections), so their colours are not other charts'."""
+    html = report.read_text()
+    head = html[: html.index("<body>") + len("<body>")]
+    page = tmp_path / "funnel_and_mix.html"
+    page.write_text(
+        head
+        + _section(html, "mart_lifecycle_funnel")
+        + "</section>"
+        + _section(html, "mart_retention_mix")
+        + "</section></body></html>"
+    )
+    image = screenshot(page, "serving_report_funnel_mix", 1100)
+    for colour in (
+        (31, 119, 180),
+        (255, 127, 14),
+        (156, 163, 175),
+        (44, 160, 44),
+    ):  # lead, contact, guest/not, exposed
+        assert pixels(image, colour) > 2000, colour

@@ -162,4 +162,27 @@ MART_FRAMES: dict[str, tuple[str, SqlFrame]] = {
             ("resolution_bucket", "is_solved"),
         ),
     ),
+    "mart_lifecycle_funnel": (
+        "mart_lifecycle_funnel",
+        SqlFrame(
+            """select *,
+                coalesce(leads, contacts, purchasers) >= coalesce(contacts, purchasers)
+                    and coalesce(contacts, purchasers) >= purchasers
+                    and purchasers >= repeat_purchasers and repeat_purchasers >= advocates as steps_nest
+            from marts.mart_lifecycle_funnel""",
+            "marts.mart_lifecycle_funnel",
+            ("cohort_month", "acquisition_channel", "entry_point"),
+        ),
+    ),
+    "mart_retention_mix": (
+        "mart_retention_mix",
+        SqlFrame(
+            """select *,
+                coalesce(repurchased_customers, 0) <= customers and churned_customers <= customers
+                    as counts_nest
+            from marts.mart_retention_mix""",
+            "marts.mart_retention_mix",
+            ("month_start", "lever", "is_exposed"),
+        ),
+    ),
 }

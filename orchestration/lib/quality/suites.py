@@ -385,6 +385,45 @@ def mart_suites() -> list[ExpectationSuite]:
             ],
             "mart_post_purchase_recovery rows.",
         ),
+        _suite(
+            "mart_lifecycle_funnel",
+            [
+                *(
+                    _non_negative(c)
+                    for c in ("leads", "contacts", "purchasers", "repeat_purchasers", "advocates")
+                ),
+                *(
+                    _rate(c)
+                    for c in (
+                        "lead_to_contact_rate",
+                        "contact_to_purchase_rate",
+                        "purchase_to_repeat_rate",
+                        "repeat_to_advocate_rate",
+                    )
+                ),
+                *(
+                    _non_negative(c)
+                    for c in (
+                        "median_days_lead_to_contact",
+                        "median_days_contact_to_purchase",
+                        "median_days_purchase_to_repeat",
+                        "median_days_repeat_to_advocate",
+                    )
+                ),
+                _true("steps_nest", "leads >= contacts >= purchasers >= repeat_purchasers >= advocates"),
+            ],
+            "mart_lifecycle_funnel rows.",
+        ),
+        _suite(
+            "mart_retention_mix",
+            [
+                _non_negative("customers"),
+                _rate("repurchase_rate"),
+                _rate("churn_rate"),
+                _true("counts_nest", "repurchased_customers and churned_customers <= customers"),
+            ],
+            "mart_retention_mix rows.",
+        ),
     ]
 
 

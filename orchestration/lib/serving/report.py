@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.serving import charts
+from orchestration.lib.serving.report_funnel_mix import lifecycle_funnel, retention_mix
 
 HALF = 620  # px: two charts side by side
 
@@ -232,6 +233,25 @@ SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]]
         "Per month: customers gained (first order) and won back (reactivated) above the line, customers "
         "lost (became churned) below it, and the net change. A widening gap means the base is leaking.",
         customer_flows,
+    ),
+    (
+        "mart_lifecycle_funnel",
+        "Lifecycle funnel: awareness to advocacy",
+        "People at each step of the lifecycle, every cohort summed: leads (awareness), contacts, a first "
+        "purchase, a second purchase day (experience to loyalty), a referral of another customer (advocacy). "
+        "Stacked by where people entered: as a CRM lead, as a contact that never was a lead, or as a guest "
+        "at the purchase; a step counts only after the one before it.",
+        lifecycle_funnel,
+    ),
+    (
+        "mart_retention_mix",
+        "Retention mix: exposed vs not exposed, per lever",
+        "Customers live at the start of each month, split by whether a lever reached them before it: an "
+        "account manager, a LOYAL promo code or a CRM campaign touch in the 90 days before, a post-purchase "
+        "ticket solved within target (compared only among customers with such a ticket). Pooled over "
+        "months. An association, not an effect: levers are not assigned at random (account managers go to "
+        "bigger accounts, loyalty codes to frequent buyers), so a gap mixes the lever with who receives it.",
+        retention_mix,
     ),
     (
         "mart_customer_equity",
