@@ -8,20 +8,25 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev lint snapshot lock bench clean
+.PHONY: install run test test-spark dev lint snapshot lock bench clean
 
-# The environment is rebuilt only when the lock file or the project metadata changes.
-$(VENV)/.installed: requirements.lock pyproject.toml
+# RW_ENGINE=spark installs the `spark` extra too (dbt-spark, pyspark with its bundled Spark Connect server):
+# requirements-spark.lock is requirements.lock plus those, so both engines run the same versions of the rest.
+LOCK := $(if $(filter spark,$(RW_ENGINE)),requirements-spark.lock,requirements.lock)
+
+# The environment is rebuilt only when the lock file in use or the project metadata changes.
+$(VENV)/.installed-$(LOCK): $(LOCK) pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python $(LOCK)
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 # dagster-dbt loads the dbt manifest: parse on every run so it never lags behind the models. The path is
 # the one `make run` builds, so its dbt steps start from this parse (dbt re-parses when the profile differs).
-install: $(VENV)/.installed
+install: $(VENV)/.installed-$(LOCK)
 	@RW_DUCKDB_PATH=$(CURDIR)/data/warehouse.duckdb $(BIN)/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 
 run: install
@@ -32,7 +37,14 @@ run: install
 # so two cores halve the wall time. Each worker builds the shared sample warehouse once.
 test: install
 	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not spark"
+
+# The Spark engine against the DuckDB build (tests marked spark): starts and stops its own local Spark
+# Connect server, so it needs Java 17 (.ci/run installs it).
+test-spark:
+	@$(MAKE) --no-print-directory install RW_ENGINE=spark
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/python -m pytest -q -m spark
 
 dev: install
 	@mkdir -p $(DAGSTER_HOME)
@@ -51,6 +63,8 @@ snapshot: install
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra spark --python-version 3.11 -c requirements.lock \
+		-o requirements-spark.lock
 
 bench: install
 	$(BIN)/python -m bench.run --scale $(or $(SCALE),sample)

@@ -14,6 +14,7 @@ from dagster import Definitions, in_process_executor, load_from_defs_folder
 from dagster_dbt import DbtCliResource
 
 from orchestration.defs.transform.dbt import dbt_project
+from orchestration.lib.spark.engine import SparkEngine
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import Settings, settings_at_load
 
@@ -30,6 +31,12 @@ def make_definitions(settings: Settings) -> Definitions:
         resources={
             "settings": settings,
             "warehouse": DuckDBWarehouse(path=settings.duckdb_path),
+            "spark": SparkEngine(
+                remote=settings.spark_remote or None,
+                home=str(settings.spark_home()),
+                port=settings.spark_port,
+                driver_memory=settings.spark_driver_memory,
+            ),
             # The dbt of this interpreter's environment, whether or not the venv is on PATH.
             "dbt": DbtCliResource(
                 project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")

@@ -12,9 +12,9 @@ from orchestration.lib.serving import builds
 from orchestration.settings import Settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m orchestration.serving") -> int:
     settings = Settings.from_env()
-    parser = argparse.ArgumentParser(prog="python -m orchestration.serving", description=__doc__)
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     parser.add_argument("--serving-dir", type=Path, default=Path(settings.serving_dir))
     parser.add_argument("--reports-dir", type=Path, default=Path(settings.reports_dir))
     sub = parser.add_subparsers(dest="command", required=True)

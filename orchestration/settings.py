@@ -30,13 +30,20 @@ class Settings(ConfigurableResource):
     duckdb_path: str = str(DEFAULT_DATA_DIR / "warehouse.duckdb")  # RW_DUCKDB_PATH: build db, never BI's
     serving_dir: str = str(DEFAULT_DATA_DIR / "serving")  # RW_SERVING_DIR: published read-only marts
     reports_dir: str = str(DEFAULT_DATA_DIR / "reports")  # RW_REPORTS_DIR: data docs, report, dbt docs
+    # Engine (docs/spark.md): duckdb builds in the embedded file; spark runs dbt on Spark (Spark Connect).
+    engine: str = "duckdb"  # RW_ENGINE: duckdb | spark
+    spark_remote: str = ""  # SPARK_REMOTE: a cluster's Spark Connect url; empty = a local server per run
+    spark_port: int = 15002  # RW_SPARK_PORT: the local server's port (loopback only)
+    spark_driver_memory: str = "2g"  # RW_SPARK_DRIVER_MEMORY: the local server's JVM heap
     # dbt (profiles.yml, dbt_project.yml).
     duckdb_memory_limit: str = "4GB"  # RW_DUCKDB_MEMORY_LIMIT: DuckDB buffer pool cap (bench/RESULTS.md)
     incremental_lookback_hours: int = 24  # RW_INCREMENTAL_LOOKBACK_HOURS (DECISIONS.md, Incremental)
-    # Monitoring.
+    # Automation and monitoring.
+    automation: str = "on"  # RW_AUTOMATION: on = schedule and sensors start running; off = start stopped
     fresh_within_hours: float = 26.0  # RW_FRESH_WITHIN_HOURS: a day plus slack for a slow run
     alert_log: str = ""  # RW_ALERT_LOG: default <reports_dir>/../alerts.log
-    alert_webhook_url: str = ""  # RW_ALERT_WEBHOOK_URL: optional; alerts are POSTed there as JSON
+    alert_webhook_url: str = ""  # RW_ALERT_WEBHOOK_URL: optional; alerts are POSTed there
+    alert_format: str = ""  # RW_ALERT_FORMAT: slack, teams or json; empty = from the webhook's host
     dagster_url: str = "http://127.0.0.1:3000"  # RW_DAGSTER_URL: base of the run links in alerts
     # Serving.
     pii_salt: str = ""  # RW_PII_SALT: salt of published hashes; empty = the documented sample salt
@@ -47,6 +54,27 @@ class Settings(ConfigurableResource):
     @classmethod
     def _path_as_text(cls, value: object) -> object:
         return str(value) if isinstance(value, os.PathLike) else value
+
+    @field_validator("automation")
+    @classmethod
+    def _on_or_off(cls, value: str) -> str:
+        if value not in ("on", "off"):
+            raise ValueError(f"RW_AUTOMATION must be on or off, got {value!r}")
+        return value
+
+    @field_validator("alert_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in ("", "slack", "teams", "json"):
+            raise ValueError(f"RW_ALERT_FORMAT must be slack, teams or json, got {value!r}")
+        return value
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in ("duckdb", "spark"):
+            raise ValueError(f"RW_ENGINE must be duckdb or spark, got {value!r}")
+        return value
 
     @field_validator("serving_keep_builds")
     @classmethod
@@ -69,12 +97,18 @@ class Settings(ConfigurableResource):
         optional = {
             "duckdb_memory_limit": "RW_DUCKDB_MEMORY_LIMIT",
             "incremental_lookback_hours": "RW_INCREMENTAL_LOOKBACK_HOURS",
+            "automation": "RW_AUTOMATION",
             "fresh_within_hours": "RW_FRESH_WITHIN_HOURS",
             "alert_log": "RW_ALERT_LOG",
             "alert_webhook_url": "RW_ALERT_WEBHOOK_URL",
+            "alert_format": "RW_ALERT_FORMAT",
             "dagster_url": "RW_DAGSTER_URL",
             "pii_salt": "RW_PII_SALT",
             "serving_keep_builds": "RW_SERVING_KEEP_BUILDS",
+            "engine": "RW_ENGINE",
+            "spark_remote": "SPARK_REMOTE",
+            "spark_port": "RW_SPARK_PORT",
+            "spark_driver_memory": "RW_SPARK_DRIVER_MEMORY",
         }
         values.update({field: env[name] for field, name in optional.items() if env.get(name)})
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -82,6 +116,10 @@ class Settings(ConfigurableResource):
 
     def alert_log_path(self) -> Path:
         return Path(self.alert_log) if self.alert_log else Path(self.reports_dir).parent / "alerts.log"
+
+    def spark_home(self) -> Path:
+        """The local Spark server's metastore, table files and log: beside the build database."""
+        return Path(self.duckdb_path).resolve().parent / "spark"
 
     def dbt_env(self) -> dict[str, str]:
         """The variables profiles.yml and dbt_project.yml read with env_var(), from this object."""
@@ -95,5 +133,6 @@ class Settings(ConfigurableResource):
 @cache
 def settings_at_load() -> Settings:
     """The environment's settings, read once per process, for what must be known when definitions load:
-    the Definitions' resources and the freshness checks' window (checks are built at import)."""
+    the Definitions' resources, the freshness policies' window and whether schedules and sensors start
+    running (default statuses are fixed when the definitions load)."""
     return Settings.from_env()

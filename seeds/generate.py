@@ -92,8 +92,10 @@ def generate(config: GeneratorConfig, overwrite: bool = False) -> Path:
     return config.out
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[GeneratorConfig, bool]:
-    parser = argparse.ArgumentParser(prog="python -m seeds.generate", description=__doc__.split("\n")[0])
+def parse_args(
+    argv: list[str] | None = None, prog: str = "python -m seeds.generate"
+) -> tuple[GeneratorConfig, bool]:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     parser.add_argument("--customers", type=int, required=True, help="CRM contacts to simulate")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
@@ -113,9 +115,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[GeneratorConfig, bool]:
     return config, args.overwrite
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m seeds.generate") -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    config, overwrite = parse_args(argv)
+    config, overwrite = parse_args(argv, prog)
     generate(config, overwrite=overwrite)
     log.info("wrote %s", config.out)
     return 0

@@ -63,9 +63,14 @@ def make_build_db(path: Path, customers: int = 120) -> Path:
         con.execute(
             """
             create table marts.mart_customer_equity as
-            select (date '2024-01-31' + to_months(m))::date as month_end, ch as acquisition_channel,
-                   50 + m as customers, 1000.0 + 100 * m - 30 * m * m as customer_equity,
-                   200.0 + 10 * m as cash_flow, null::double as equity_change, null::double as roc
+            select (date '2024-01-31' + to_months(m))::date as month_end, m = 5 as is_partial_month,
+                   ch as acquisition_channel, 50 + m as customers,
+                   1000.0 + 100 * m - 30 * m * m as customer_equity, 200.0 + 10 * m as cash_flow,
+                   case when m > 0 then 1000.0 + 100 * (m - 1) - 30 * (m - 1) * (m - 1) end as equity_start,
+                   190.0 + 10 * m as retained_cash_flow, 950.0 + 95 * m - 30 * m * m as retained_equity_end,
+                   10.0 as acquisition_cash_flow, 50.0 + 5 * m as acquisition_equity,
+                   60.0 + 5 * m as acquisition_contribution,
+                   null::double as equity_change, null::double as roc
             from range(6) t(m), (values ('organic'), ('referral')) v(ch)
             """
         )

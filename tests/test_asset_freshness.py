@@ -1,64 +1,85 @@
-"""Freshness checks turn an asset red once it has gone `FRESH_WITHIN` without an update, and back to green
-after the next materialization; they cover every raw load, every mart and the serving copy."""
+"""Every raw load, mart and the serving copy carries a Dagster FreshnessPolicy (asset health in the UI, judged
+by the daemon between runs): FAIL once `FRESH_WITHIN` has passed without a materialization, PASS again after
+the next one. Staging and intermediate models are internal and carry none."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
-from dagster import (
-    AssetKey,
-    AssetMaterialization,
-    AssetSelection,
-    DagsterInstance,
-    Definitions,
-    define_asset_job,
-)
-from dagster._core.test_utils import freeze_time
+from dagster import AssetKey, AssetMaterialization
+from dagster._core.definitions.freshness import FreshnessState, TimeWindowFreshnessPolicy
+from dagster._core.definitions.freshness_evaluator import TimeWindowFreshnessPolicyEvaluator
+from dagster._core.test_utils import freeze_time, instance_for_test
 
 from orchestration.definitions import make_definitions
-from orchestration.defs.quality.freshness import FRESH_WITHIN, FRESHNESS_KEYS, asset_freshness_checks
+from orchestration.defs.quality.freshness import FRESHNESS_KEYS
+from orchestration.lib.freshness_policy import FRESH_WITHIN
 from orchestration.settings import Settings
 
 RAW_ORDERS = AssetKey(["raw", "shop_orders"])
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 
 
-def test_freshness_checks_cover_raw_marts_and_serving() -> None:
-    names = {key.to_user_string() for key in FRESHNESS_KEYS}
-    assert {"raw/shop_orders", "raw/support_tickets", "fct_orders", "mart_customer_equity"} <= names
-    assert "serving/published_marts" in names
-    assert not {n for n in names if n.startswith(("stg_", "int_"))}, "staging and intermediate are internal"
-
-
-def _evaluate(tmp_path, instance: DagsterInstance, now: dt.datetime) -> dict[str, bool]:
+def _asset_graph(tmp_path):
     settings = Settings(
         landing_dir=tmp_path / "landing",
         duckdb_path=tmp_path / "w.duckdb",
         serving_dir=tmp_path / "out",
         reports_dir=tmp_path / "reports",
     )
-    job = define_asset_job("freshness_only", selection=AssetSelection.checks(*asset_freshness_checks))
-    defs = Definitions.merge(make_definitions(settings), Definitions(jobs=[job]))
-    with freeze_time(now):
-        result = defs.resolve_job_def("freshness_only").execute_in_process(instance=instance)
-    return {
-        e.asset_check_key.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()
-    }
+    return make_definitions(settings).resolve_asset_graph()
 
 
-def test_an_asset_not_updated_for_a_day_turns_red(tmp_path) -> None:
-    with DagsterInstance.ephemeral() as instance:
-        with freeze_time(START):
-            instance.report_runless_asset_event(AssetMaterialization(RAW_ORDERS))
+def test_freshness_policies_cover_raw_marts_and_serving(tmp_path) -> None:
+    names = {key.to_user_string() for key in FRESHNESS_KEYS}
+    assert {"raw/shop_orders", "raw/support_tickets", "fct_orders", "mart_customer_equity"} <= names
+    assert "serving/published_marts" in names
+    assert not {n for n in names if n.startswith(("stg_", "int_"))}, "staging and intermediate are internal"
 
-        fresh = _evaluate(tmp_path, instance, START + FRESH_WITHIN - dt.timedelta(minutes=5))
-        assert fresh["raw/shop_orders"] is True
-        assert fresh["fct_orders"] is False, "never materialized: not fresh"
+    graph = _asset_graph(tmp_path)
+    with_policy = {key for key in graph.get_all_asset_keys() if graph.get(key).freshness_policy is not None}
+    assert with_policy == set(FRESHNESS_KEYS)
+    for key in FRESHNESS_KEYS:
+        policy = graph.get(key).freshness_policy
+        assert isinstance(policy, TimeWindowFreshnessPolicy)
+        assert policy.fail_window.to_timedelta() == FRESH_WITHIN
 
-        stale = _evaluate(tmp_path, instance, START + FRESH_WITHIN + dt.timedelta(minutes=5))
-        assert stale["raw/shop_orders"] is False
 
-        with freeze_time(START + FRESH_WITHIN + dt.timedelta(minutes=10)):
-            instance.report_runless_asset_event(AssetMaterialization(RAW_ORDERS))
-        again = _evaluate(tmp_path, instance, START + FRESH_WITHIN + dt.timedelta(minutes=15))
-        assert again["raw/shop_orders"] is True
+def test_no_freshness_check_or_sensor_is_left(tmp_path) -> None:
+    """The policy replaces Dagster's last-update checks and their sensor; the source freshness check stays."""
+    graph = _asset_graph(tmp_path)
+    checks = {key.name for key in graph.asset_check_keys}
+    assert not {name for name in checks if name.startswith("freshness_check")}
+    assert "dbt_source_freshness" in checks
+
+
+def test_an_asset_not_updated_for_a_day_fails_its_policy(tmp_path) -> None:
+    """The evaluator the daemon runs, on the real raw orders node, at frozen times around the window."""
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import ModuleTarget
+
+    evaluator = TimeWindowFreshnessPolicyEvaluator()
+    with instance_for_test() as instance:
+        target = ModuleTarget(
+            module_name="orchestration.definitions",
+            attribute="defs",
+            working_directory=None,
+            location_name="rw",
+        )
+        with WorkspaceProcessContext(instance, target) as process:
+
+            def state(now: dt.datetime, key: AssetKey = RAW_ORDERS) -> FreshnessState:
+                with freeze_time(now):
+                    context = process.create_request_context()
+                    node = context.asset_graph.get(key)
+                    return asyncio.run(evaluator.evaluate_freshness(context, node))
+
+            assert state(START) == FreshnessState.UNKNOWN  # never materialized
+            with freeze_time(START):
+                instance.report_runless_asset_event(AssetMaterialization(RAW_ORDERS))
+            assert state(START + FRESH_WITHIN - dt.timedelta(minutes=5)) == FreshnessState.PASS
+            assert state(START + FRESH_WITHIN + dt.timedelta(minutes=5)) == FreshnessState.FAIL
+            with freeze_time(START + FRESH_WITHIN + dt.timedelta(minutes=10)):
+                instance.report_runless_asset_event(AssetMaterialization(RAW_ORDERS))
+            assert state(START + FRESH_WITHIN + dt.timedelta(minutes=15)) == FreshnessState.PASS

@@ -15,7 +15,9 @@ from orchestration.defs.clv.assets import clv_assets
 from orchestration.lib.clv.bgnbd import fit_bgnbd
 from orchestration.lib.clv.gamma_gamma import fit_gamma_gamma
 from orchestration.lib.clv.simulation import simulate
+from orchestration.lib.spark.engine import SparkEngine
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 SETTINGS = {
     "as_of_date": date(2025, 12, 31),
@@ -27,14 +29,18 @@ SETTINGS = {
 
 
 def _customers(n: int, seed: int) -> pd.DataFrame:
-    d = simulate(n, seed=seed, whole_periods=True)
+    # Whole days, measured in weeks (days / 7), as int_clv__customer_summary has them.
+    d = simulate(n, seed=seed, resolution=1 / 7)
+    recency_days, t_days = np.round(d.recency * 7).astype("int64"), np.round(d.T * 7).astype("int64")
     return pd.DataFrame(
         {
             "customer_id": [f"c{i}" for i in range(n)],
             "acquisition_channel": "web",
             "frequency": d.frequency.astype("int64"),
-            "recency": d.recency.astype("int64"),
-            "t": d.T.astype("int64"),
+            "recency_days": recency_days,
+            "t_days": t_days,
+            "recency": recency_days / 7,
+            "t": t_days / 7,
             "monetary_value": d.monetary_value,
             "first_purchase_date": date(2023, 1, 2),
             "last_purchase_date": date(2025, 6, 1),
@@ -43,13 +49,15 @@ def _customers(n: int, seed: int) -> pd.DataFrame:
 
 
 def _month_ends(customers: pd.DataFrame) -> pd.DataFrame:
-    # Each customer as of an earlier month end: four weeks younger, the last purchase no later than that.
-    earlier = customers[customers["t"] >= 5].copy()
-    earlier["t"] = earlier["t"] - 4
-    earlier["recency"] = np.minimum(earlier["recency"], earlier["t"])
+    # Each customer as of an earlier month end: 30 days younger, the last purchase no later than that.
+    earlier = customers[customers["t_days"] >= 35].copy()
+    earlier["t_days"] = earlier["t_days"] - 30
+    earlier["recency_days"] = np.minimum(earlier["recency_days"], earlier["t_days"])
+    earlier["t"], earlier["recency"] = earlier["t_days"] / 7, earlier["recency_days"] / 7
     earlier["month_end"] = date(2025, 11, 30)
     return earlier[
-        ["customer_id", "acquisition_channel", "month_end", "frequency", "recency", "t", "monetary_value"]
+        ["customer_id", "acquisition_channel", "month_end", "frequency"]
+        + ["recency_days", "t_days", "recency", "t", "monetary_value"]
     ]
 
 
@@ -71,7 +79,14 @@ def _warehouse(tmp_path: Path, customers: pd.DataFrame) -> DuckDBWarehouse:
 
 
 def _run(warehouse: DuckDBWarehouse):
-    return materialize(clv_assets, resources={"warehouse": warehouse}, raise_on_error=False)
+    # The DuckDB engine (the default): the spark resource is declared but never started.
+    settings = Settings(duckdb_path=warehouse.path)
+    spark = SparkEngine(home=str(Path(warehouse.path).parent / "spark"))
+    return materialize(
+        clv_assets,
+        resources={"warehouse": warehouse, "settings": settings, "spark": spark},
+        raise_on_error=False,
+    )
 
 
 def _read(warehouse: DuckDBWarehouse, sql: str) -> pd.DataFrame:
@@ -100,8 +115,8 @@ def test_fit_scores_every_summary_row_and_records_the_fit(tmp_path):
     assert (row["time_unit_days"], row["horizon_months"]) == (7.0, 12)
     assert (row["annual_discount_rate"], row["margin"]) == (0.10, 1.0)
 
-    # Scores: one row per distinct (frequency, recency, t) of either summary, as pandas counts them.
-    keys = ["frequency", "recency", "t"]
+    # Scores: one row per distinct (frequency, recency_days, t_days) of either summary, as pandas counts them.
+    keys = ["frequency", "recency_days", "t_days"]
     expected_keys = pd.concat([customers[keys], _month_ends(customers)[keys]]).drop_duplicates()
     scores = _read(warehouse, "select * from clv.rfm_scores")
     assert len(scores) == len(expected_keys)
@@ -149,7 +164,7 @@ def test_a_failed_fit_fails_the_step_keeps_the_last_good_outputs_and_is_recorded
     assert _run(warehouse).success
     before = _read(warehouse, "select * from clv.parameters")
 
-    nobody_returns = customers.assign(frequency=0, recency=0, monetary_value=np.nan)
+    nobody_returns = customers.assign(frequency=0, recency=0.0, recency_days=0, monetary_value=np.nan)
     _warehouse(tmp_path, nobody_returns)  # same file: rewrites the intermediate tables only
     result = _run(warehouse)
     assert not result.success
@@ -169,6 +184,8 @@ def test_no_customer_with_a_purchase_gives_empty_tables(tmp_path):
     columns = _read(warehouse, "select * from clv.rfm_scores").columns
     assert list(columns) == [
         "frequency",
+        "recency_days",
+        "t_days",
         "recency",
         "t",
         "p_alive",

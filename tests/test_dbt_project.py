@@ -17,17 +17,18 @@ MART_NAMES = sorted(MART_SQL)
 
 # Columns the tests, the CLV step and BI rely on (the BI contract, docs/bi_connections.md).
 REQUIRED_COLUMNS = {
-    "fct_customer_months": """customer_id month_start month_end acquisition_channel lifecycle_stage
-        previous_stage orders net_revenue days_since_last_order""",
+    "fct_customer_months": """customer_id month_start month_end is_partial_month acquisition_channel
+        lifecycle_stage previous_stage orders net_revenue days_since_last_order""",
     "fct_lifecycle_transitions": "customer_id month_start from_stage to_stage",
     "mart_customer_flows": """month_start acquisition_channel customers_start gained kept lost won_back
         customers_end net_change acquisition_retention_ratio""",
     "mart_retention_cohorts": """cohort_month acquisition_channel month_offset cohort_size active_customers
         retention_rate net_revenue cumulative_revenue_per_customer revenue_retention""",
     "mart_customer_value": """customer_id acquisition_channel frequency recency t monetary_value p_alive
-        expected_purchases expected_order_value clv value_tier""",
-    "mart_customer_equity": """month_end acquisition_channel customers customer_equity cash_flow
-        equity_change roc""",
+        days_since_last_purchase expected_purchases expected_order_value clv value_tier""",
+    "mart_customer_equity": """month_end is_partial_month acquisition_channel customers customer_equity
+        cash_flow customers_start equity_start equity_change retained_cash_flow retained_equity_end roc
+        new_customers acquisition_cash_flow acquisition_equity acquisition_contribution""",
     "dim_customers": """customer_id acquisition_channel first_order_date last_order_date order_count
         net_revenue ticket_count csat latest_nps lifecycle_stage p_alive clv value_tier""",
     "fct_orders": """order_id customer_id order_date order_month status is_completed currency gross_revenue
@@ -35,7 +36,10 @@ REQUIRED_COLUMNS = {
     "fct_tickets": """ticket_id customer_id order_id priority created_at first_response_hours resolution_hours
         breached_first_response_sla breached_resolution_sla is_sla_breached""",
     "mart_relationship_health": """customer_id satisfaction trust control_mutuality commitment mind_set
-        word_of_mouth health_score health_band""",
+        word_of_mouth health_score indicators_used health_band""",
+    "mart_nps": "month_start segment_type segment responses promoters passives detractors nps",
+    "mart_clv_backtest": """cutoff_date holdout_end_date frequency_bucket customers actual_purchases
+        predicted_purchases error""",
 }
 
 
@@ -98,12 +102,14 @@ def _declared_vars() -> set[str]:
 
 
 def _used_vars() -> set[str]:
-    pattern = re.compile(r"""var\(\s*['"](\w+)['"]""")
+    pattern = re.compile(r"""(?<!env_)var\(\s*['"](\w+)['"]""")
     used: set[str] = set()
     for folder in ("models", "macros", "tests", "snapshots"):
         for path in Path(DBT_PROJECT_DIR / folder).rglob("*"):
             if path.suffix in (".sql", ".yml"):
                 used |= set(pattern.findall(path.read_text()))
+    # Folder configs in dbt_project.yml read vars too (the snapshot's Spark file format).
+    used |= set(pattern.findall((DBT_PROJECT_DIR / "dbt_project.yml").read_text()))
     return used
 
 

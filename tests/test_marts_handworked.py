@@ -311,37 +311,51 @@ def test_retention_cohort_cells_by_hand(warehouse):
 
 
 @pytest.mark.slow
-def test_return_on_customer_identity_for_october(warehouse):
-    """ROC for Oct 2024 from the mart's own equity columns; the cash flow and customer count by hand.
+def test_return_on_customer_for_october_and_november(warehouse):
+    """ROC over the customers on the books at the start of the month, by hand, from the mart's own equity.
 
-    Oct cash flow: Alice's A2, 50 (paid_search); organic (Bob) and partner (fillers) 0. Customers with a
-    completed order by Oct 31: Alice, Bob, Dave, Erin (paid_search 3, organic 1) and the 60 fillers = 64;
-    Gary only from November; c-099 never.
-    ROC = (cash + equity(Oct 31) - equity(Sep 30)) / equity(Sep 30).
+    October: cash flow Alice's A2, 50 (paid_search); organic (Bob) and partner (fillers) 0. On the books at
+    Oct 1 (a completed order before it): Alice, Bob, Dave, Erin (paid_search 3, organic 1) and the 60 fillers
+    = 64; nobody new (Gary only from November; c-099 never). ROC = (50 + equity(Oct 31) - equity(Sep 30)) /
+    equity(Sep 30), and the acquisition contribution is 0.
+    November: only Gary buys (G1, 70, guest: channel unknown), his first order, so he is the month's
+    acquisition: 70 + his equity at Nov 30 (the `unknown` channel's equity, he is its only customer). The
+    64 on the books paid nothing: ROC = (0 + equity(Nov 30) - Gary's - equity(Oct 31)) / equity(Oct 31).
     """
     equity = read_mart(warehouse, "mart_customer_equity")
     equity["month_end"] = pd.to_datetime(equity["month_end"])
-    mart_channels = set(equity["acquisition_channel"])
-    if "all" not in mart_channels:  # DECISIONS.md does not say whether there is an `all` row: sum channels
-        summed = equity.groupby("month_end")[["customers", "customer_equity", "cash_flow"]].sum()
-        equity = pd.concat([equity, summed.reset_index().assign(acquisition_channel="all")])
     by = equity.set_index(["acquisition_channel", "month_end"]).sort_index()
-    sep, oct_ = pd.Timestamp("2024-09-30"), pd.Timestamp("2024-10-31")
-    checks = [
+    sep, oct_, nov = pd.Timestamp("2024-09-30"), pd.Timestamp("2024-10-31"), pd.Timestamp("2024-11-30")
+    for channel, cash, customers in [
         ("all", 50.0, 4 + FILLERS),
         ("paid_search", 50.0, 3),
         ("organic", 0.0, 1),
         ("partner", 0.0, FILLERS),
-    ]
-    for channel, cash, customers in checks:
+    ]:
         start, end = by.loc[(channel, sep), "customer_equity"], by.loc[(channel, oct_), "customer_equity"]
         row = by.loc[(channel, oct_)]
-        assert row["customers"] == customers, channel
+        assert (row["customers"], row["customers_start"], row["new_customers"]) == (customers, customers, 0)
         assert row["cash_flow"] == pytest.approx(cash, abs=1e-9), channel
+        assert row["retained_cash_flow"] == pytest.approx(cash, abs=1e-9), channel
+        assert row["acquisition_contribution"] == pytest.approx(0.0, abs=1e-9), channel
         assert start > 0, channel
-        if channel in mart_channels:
-            assert row["equity_change"] == pytest.approx(end - start, rel=1e-6, abs=1e-9), channel
-            assert row["roc"] == pytest.approx((cash + end - start) / start, rel=1e-6), channel
+        assert row["equity_start"] == pytest.approx(start, rel=1e-12), channel
+        assert row["equity_change"] == pytest.approx(end - start, rel=1e-6, abs=1e-9), channel
+        assert row["roc"] == pytest.approx((cash + end - start) / start, rel=1e-6), channel
+
+    gary = by.loc[("unknown", nov), "customer_equity"]
+    assert gary > 0 and by.loc[("unknown", oct_), "customers"] == 0
+    november, october = by.loc[("all", nov)], by.loc[("all", oct_)]
+    assert (november["customers"], november["customers_start"], november["new_customers"]) == (65, 64, 1)
+    assert november["retained_cash_flow"] == pytest.approx(0.0, abs=1e-9)
+    assert november["acquisition_cash_flow"] == pytest.approx(70.0, abs=1e-9)
+    assert november["acquisition_equity"] == pytest.approx(gary, rel=1e-9)
+    assert november["acquisition_contribution"] == pytest.approx(70.0 + gary, rel=1e-9)
+    start = october["customer_equity"]
+    assert november["roc"] == pytest.approx((november["customer_equity"] - gary - start) / start, rel=1e-6)
+    unknown = by.loc[("unknown", nov)]
+    assert unknown["equity_start"] == 0 and pd.isna(unknown["roc"])  # nobody of that channel on the books
+
     # Monthly cash flows of the whole base: Jan 90+40+55, Feb 44+0 (c-099's 500 excluded), Mar 20,
     # Apr 30 (Bob's order placed Mar 31 at -05:00), May..Sep 0 (Carol's order cancelled), Nov 70, Dec 25.
     cash_by_month = equity[equity["acquisition_channel"] == "all"].set_index("month_end")["cash_flow"]

@@ -100,8 +100,9 @@ def test_customer_equity_cash_flow_customers_and_roc_identity(model: Model, mart
 
     Rows are matched by the month of `month_end` (DECISIONS.md does not say whether the as_of month's row
     ends on its last day or on as_of_date), on the mart's own months and channels (their range is not
-    pinned either). ROC = (cash + equity_end - equity_start) / equity_start, equity_start the same
-    channel's previous month-end equity, null in a channel's first month.
+    pinned either). equity_start is the same channel's previous month-end equity, null in a channel's first
+    month; ROC = (retained cash + retained equity_end - equity_start) / equity_start over the customers on the
+    books at the start (the split itself is recomputed in tests/test_customer_equity_roc.py).
     """
     keys = ["month", "acquisition_channel"]
     equity = marts["mart_customer_equity"].copy()
@@ -111,7 +112,7 @@ def test_customer_equity_cash_flow_customers_and_roc_identity(model: Model, mart
     equity = equity.sort_values(["acquisition_channel", "month"], ignore_index=True)
     expected = equity[keys].merge(equity_cash_and_customers(model.customer_months), on=keys, how="left")
     start = equity.groupby("acquisition_channel")["customer_equity"].shift()
-    expected["roc"] = (equity["cash_flow"] + equity["customer_equity"] - start) / start
+    expected["roc"] = (equity["retained_cash_flow"] + equity["retained_equity_end"] - start) / start
     expected["equity_change"] = equity["customer_equity"] - start
     assert_no_differences(
         frame_differences(

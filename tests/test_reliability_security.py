@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from serving_fixture import make_build_db
 
-from orchestration.lib.alerts import Alert, send_alert
+from orchestration.lib.alerts import Alert, deliver
 from orchestration.lib.serving.pii import EMAIL_VALUE_REGEX
 from orchestration.lib.serving.publish import publish_marts
 
@@ -103,13 +103,17 @@ def failing_webhook():
 def test_a_webhook_token_never_reaches_the_alert_log(failing_webhook: str, tmp_path: Path):
     log = tmp_path / "alerts.log"
     alert = Alert(
-        kind="run_failure", summary="raw.shop_orders failed", run_id="r1", run_url="http://ui/runs/r1"
+        kind="run_failure",
+        summary="raw.shop_orders failed",
+        job="j",
+        run_id="r1",
+        run_url="http://ui/runs/r1",
     )
-    assert send_alert(alert, log, failing_webhook) is False  # delivered to a server that answered 500
-    assert send_alert(alert, log, "http://127.0.0.1:9/hook/tok3n-secret-value") is False  # refused
+    assert deliver(alert, log, failing_webhook) is False  # delivered to a server that answered 500
+    assert deliver(alert, log, "http://127.0.0.1:9/hook/tok3n-secret-value") is False  # refused
     # Malformed (a pasted space, a broken IPv6 host): the URL parser's error quotes the URL; not logged.
-    assert send_alert(alert, log, "http://127.0.0.1:9/hook/tok3n secret") is False
-    assert send_alert(alert, log, "http://[::1/hook/tok3n-secret-value") is False
+    assert deliver(alert, log, "http://127.0.0.1:9/hook/tok3n secret") is False
+    assert deliver(alert, log, "http://[::1/hook/tok3n-secret-value") is False
     text = log.read_text()
     assert [json.loads(line)["kind"] for line in text.splitlines()] == [
         "run_failure",

@@ -60,11 +60,16 @@ def test_flows_equity_value_lifecycle_and_recovery_charts_show_the_marts(report:
     assert _values(flows, "lost") == [0, 1, 2, 3, 4, 5]
     assert _values(flows, "won back") == [1] * 6
 
-    # Equity has no `all` rows in the fixture: organic + referral summed, ROC recomputed from the sums.
+    # Equity has no `all` rows in the fixture: organic + referral summed, ROC recomputed from the sums, over
+    # the customers on the books at the start (retained cash flow and equity), acquisition beside it.
     equity = [2 * (1000 + 100 * m - 30 * m * m) for m in range(6)]
-    cash = [2 * (200 + 10 * m) for m in range(6)]
-    roc = [(cash[m] + equity[m] - equity[m - 1]) / equity[m - 1] for m in range(1, 6)]
-    assert _values(_section(html, "mart_customer_equity")) == pytest.approx(roc)
+    retained_cash = [2 * (190 + 10 * m) for m in range(6)]
+    retained_end = [2 * (950 + 95 * m - 30 * m * m) for m in range(6)]
+    roc = [(retained_cash[m] + retained_end[m] - equity[m - 1]) / equity[m - 1] for m in range(1, 6)]
+    section = _section(html, "mart_customer_equity")
+    assert _values(section, "roc") == pytest.approx(roc)
+    assert _values(section, "acquisition contribution") == pytest.approx([2 * (60 + 5 * m) for m in range(6)])
+    assert "2024-06 *" in section and "2024-05 *" not in section  # the partial as_of_date month is marked
 
     # CLV medians per channel, numpy on the fixture's formula (quantile_cont is linear interpolation).
     clv = np.array([(i % 40) * 2.5 + (i % 3) * 30 for i in range(120)])

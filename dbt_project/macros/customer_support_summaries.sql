@@ -1,13 +1,14 @@
 {# Per-customer summaries of support and referrals that dim_customers and mart_relationship_health both read. #}
 
 {# One row per customer with an NPS response in the last var nps_window_days days before as_of_date: the score
-   of the latest one (ties: the highest response_id). #}
+   and category of the latest one (ties: the highest response_id). #}
 {% macro latest_nps_by_customer() -%}
-select customer_id, score
+select customer_id, score, nps_category
 from (
     select
         customer_id,
         score,
+        nps_category,
         row_number() over (partition by customer_id order by submitted_at desc, response_id desc) as response_rank
     from {{ ref('int_nps__resolved') }}
     where {{ dbt.datediff('submitted_date', as_of_date(), 'day') }} < {{ var('nps_window_days') }}

@@ -7,7 +7,7 @@
 select
     event_rate.currency,
     event_rate.event_date,
-    (case when event_rate.currency = 'USD' then 1.0 else event_rate.usd_per_unit end)
+    (case when event_rate.currency = 'USD' then 1e0 else event_rate.usd_per_unit end)
     {%- if reporting != 'USD' %} / reporting_rate.usd_per_unit{% endif %} as fx_rate
 from ({{ as_of_rates(event_days, rates) }}) as event_rate
 {%- if reporting != 'USD' %}

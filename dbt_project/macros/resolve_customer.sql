@@ -1,11 +1,12 @@
 {# Identity resolution (DECISIONS.md, Customers and identity), in one place for orders, tickets and NPS.
 
-   resolve_contact: the rows of `events` with contact_id, the CRM contact they belong to: the row's own customer
-   id when it is a known contact, else the lowest contact that used its normalised email, else null. #}
+   resolve_contact: the rows of `events` with contact_id, the customer id of the CRM contact they belong to: the
+   row's own customer id when it is a known contact, else the lowest contact that used its normalised email,
+   else null; a contact's customer id is the lowest contact_id of the contacts sharing its current email. #}
 {% macro resolve_contact(events, source_customer_id, email_normalized) -%}
 select
     events.*,
-    coalesce(by_id.contact_id, email_map.contact_id) as contact_id
+    coalesce(by_id.customer_id, email_map.customer_id) as contact_id
 from {{ events }} as events
 left join {{ ref('int_crm__contacts_known') }} as by_id
     on events.{{ source_customer_id }} = by_id.contact_id

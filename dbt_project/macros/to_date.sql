@@ -13,7 +13,13 @@
     cast({{ dbt.last_day(expression, 'month') }} as date)
 {%- endmacro %}
 
-{# Whole periods of `unit_days` days between two dates (floor), as an integer. #}
-{% macro whole_periods(start_date, end_date, unit_days) -%}
-    cast(floor({{ dbt.datediff(start_date, end_date, 'day') }} / ({{ unit_days }} * 1.0)) as {{ dbt.type_int() }})
+{# Whole days from one date to another, as a bigint. #}
+{% macro days_between(start_date, end_date) -%}
+    cast({{ dbt.datediff(start_date, end_date, 'day') }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+{# A count of days in CLV time units (var clv_time_unit_days, 7 = weeks): days / unit, fractional, never
+   floored (DECISIONS.md, CLV: whole units bias the fit). #}
+{% macro clv_time_units(days) -%}
+    cast({{ days }} / cast({{ var('clv_time_unit_days') }} as {{ type_double() }}) as {{ type_double() }})
 {%- endmacro %}

@@ -38,6 +38,9 @@ dbt = SimpleNamespace(
     bool_or=lambda expression: f"bool_or({expression})",
     replace=lambda field, old, new: f"replace({field}, {old}, {new})",
     generate_series=lambda upper: f"select range + 1 as generated_number from range({upper})",
+    date_spine=lambda part, start, end: (
+        f"select cast(range as date) as date_{part} from range({start}, {end}, interval 1 {part})"
+    ),
 )
 
 # The project's adapter-dispatched macros, as their duckdb__ implementations render.

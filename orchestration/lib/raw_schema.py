@@ -29,6 +29,7 @@ class Column:
     min_value: float | None = None  # numeric lower bound; smaller values are quarantined
     max_value: float | None = None  # numeric upper bound; larger values are quarantined
     json_path: str | None = None  # JSONL only: path inside the record, defaults to the column name
+    required_unless: str | None = None  # required only in records where this other column is null
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class RawTable:
     unnest: str | None = None
     parent_key: str | None = None
     optional_columns_note: str = ""
+    # The table may receive no rows at all (order lines: many shops export order headers only).
+    optional_rows: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -141,13 +144,19 @@ RAW_TABLES: tuple[RawTable, ...] = (
         file_family="orders",
         format="jsonl",
         key="order_id",
-        doc="One JSON object per line per order, with nested line_items (loaded to shop_order_lines). "
+        doc="One JSON object per line per order, with nested line_items (loaded to shop_order_lines; "
+        "optional: an export of order headers only loads, revenue comes from the header). "
         "A late order can arrive in a later month's file than its created_at.",
         columns=(
             Column("order_id", "VARCHAR", True),
             Column("order_number", "BIGINT"),
             Column("customer_id", "VARCHAR", doc="Shop customer id = CRM contact_id; null for a guest."),
-            Column("email", "VARCHAR", True, "Checkout email."),
+            Column(
+                "email",
+                "VARCHAR",
+                doc="Checkout email; may be absent when the order carries a customer_id.",
+                required_unless="customer_id",
+            ),
             Column("created_at", "TIMESTAMPTZ", True),
             Column("status", "VARCHAR", True, allowed=("completed", "cancelled")),
             Column("currency", "VARCHAR", True, allowed=CURRENCIES),
@@ -166,8 +175,11 @@ RAW_TABLES: tuple[RawTable, ...] = (
         file_family="orders",
         format="jsonl",
         key="line_id",
-        doc="The line_items array of each order, one row per element.",
+        doc="The line_items array of each order, one row per element. Optional: an order without "
+        "`line_items` (or with null) has no rows here; one whose `line_items` is not an array is "
+        "quarantined.",
         unnest="line_items",
+        optional_rows=True,
         parent_key="order_id",
         columns=(
             Column("order_id", "VARCHAR", True),

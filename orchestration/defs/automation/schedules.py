@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 from dagster import (
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     RunRequest,
     ScheduleDefinition,
     SensorEvaluationContext,
@@ -16,6 +14,7 @@ from dagster import (
     sensor,
 )
 
+from orchestration.defs.automation.status import SCHEDULE_STATUS, SENSOR_STATUS
 from orchestration.lib.nothing_new import FULL_CHECKS_TAG
 from orchestration.lib.raw_schema import RAW_TABLES, export_period
 from orchestration.settings import Settings
@@ -25,7 +24,7 @@ daily_build = ScheduleDefinition(
     job_name="build_warehouse",
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
-    default_status=DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Rebuild every day at 02:00 UTC, after the nightly exports land (seconds when nothing new).",
 )
 
@@ -35,7 +34,7 @@ weekly_full_checks = ScheduleDefinition(
     cron_schedule="0 4 * * 0",
     execution_timezone="UTC",
     tags={FULL_CHECKS_TAG: "true"},
-    default_status=DefaultScheduleStatus.STOPPED,
+    default_status=SCHEDULE_STATUS,
     description="Every Sunday at 04:00 UTC: the build with every check judging every row, not only the "
     "rows the day added (dbt tests and GX suites on whole tables, every reconciliation).",
 )
@@ -62,7 +61,7 @@ def periods_touched(files: list[str]) -> str:
 @sensor(
     job_name="build_warehouse",
     minimum_interval_seconds=60,
-    default_status=DefaultSensorStatus.STOPPED,
+    default_status=SENSOR_STATUS,
     description="Start a build when files are added to or changed in the landing directory.",
 )
 def new_landing_files(context: SensorEvaluationContext, settings: Settings):

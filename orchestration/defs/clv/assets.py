@@ -1,18 +1,19 @@
 """The CLV fit as one Dagster step between the CLV summaries (dbt) and the value/equity marts (dbt).
 
 Reads intermediate.int_clv__settings, int_clv__customer_summary and int_clv__month_end_summary; fits
-BG/NBD by maximum likelihood on the unique (frequency, recency, t) rows (counts as weights) and
+BG/NBD by maximum likelihood on the unique (frequency, recency_days, t_days) rows (counts as weights; recency
+and t in time units = days / clv_time_unit_days, measured to the day) and
 Gamma-Gamma on the repeat customers' (frequency, monetary_value); writes, in one transaction,
 
-- clv.rfm_scores(frequency, recency, t, p_alive, expected_purchases, discounted_expected_purchases): one
-  row per distinct (frequency, recency, t) in either summary; expected_purchases = E[Y(horizon)],
-  discounted_expected_purchases = sum over the horizon's months m of (E[Y(t_m)] - E[Y(t_(m-1))]) /
-  (1 + monthly_rate)^m (DECISIONS.md);
+- clv.rfm_scores(frequency, recency_days, t_days, recency, t, p_alive, expected_purchases,
+  discounted_expected_purchases): one row per distinct (frequency, recency_days, t_days) in either
+  summary; expected_purchases = E[Y(horizon)], discounted_expected_purchases = sum over the horizon's
+  months m of (E[Y(t_m)] - E[Y(t_(m-1))]) / (1 + monthly_rate)^m (DECISIONS.md);
 - clv.parameters: one row, as_of_date, r, alpha, a, b, p, q, v and the settings used;
 
 and appends one row per model to clv.fit_history (a log of fits: re-running adds a fit, on purpose).
 
-The dbt marts join rfm_scores on (frequency, recency, t) and compute, from clv.parameters,
+The dbt marts join rfm_scores on (frequency, recency_days, t_days) and compute, from clv.parameters,
     expected_order_value = p * (v + x * m) / (p * x + q - 1)   (x = frequency, m = monetary_value,
                            x * m taken as 0 when x = 0, giving the population mean p v / (q - 1))
     clv = margin * expected_order_value * discounted_expected_purchases.
@@ -37,7 +38,10 @@ from dagster import (
 
 from orchestration.lib.clv.fit_in_warehouse import ClvRun, fit_and_score
 from orchestration.lib.clv.fit_record import ClvFitError
+from orchestration.lib.spark.engine import SparkEngine
+from orchestration.lib.spark.steps import clv_to_spark
 from orchestration.resources import DuckDBWarehouse
+from orchestration.settings import Settings
 
 INPUTS = [
     AssetKey(["int_clv__customer_summary"]),
@@ -67,7 +71,8 @@ _COMMON = {
         AssetSpec(
             RFM_SCORES,
             description="P(alive), expected purchases over the horizon and discounted expected purchases "
-            "per distinct (frequency, recency, t) of the CLV summaries; the value marts join on those keys.",
+            "per distinct (frequency, recency_days, t_days) of the CLV summaries; the value marts join on "
+            "those keys.",
             **_COMMON,
         ),
         AssetSpec(
@@ -78,13 +83,22 @@ _COMMON = {
         ),
     ],
 )
-def clv_fit(context: AssetExecutionContext, warehouse: DuckDBWarehouse) -> Iterator[MaterializeResult]:
-    """Fit BG/NBD + Gamma-Gamma and score the CLV summaries (see the module docstring for the formulas)."""
+def clv_fit(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, settings: Settings, spark: SparkEngine
+) -> Iterator[MaterializeResult]:
+    """Fit BG/NBD + Gamma-Gamma and score the CLV summaries (see the module docstring for the formulas).
+
+    On Spark (RW_ENGINE=spark) the summaries are the Spark-built ones the dbt step copied to the build
+    DuckDB; the fit and its transaction stay here, then clv.* is written to Spark for the scored marts."""
     with warehouse.connect() as con:
         try:
             run = fit_and_score(con)
         except ClvFitError as err:
+            if settings.engine == "spark":  # the failed attempt joins fit_history; scores stay as they were
+                clv_to_spark(spark.session(), con)
             raise Failure(description=f"CLV fit failed: {err.reason}") from err
+        if settings.engine == "spark":
+            context.log.info(f"CLV tables written to Spark: {clv_to_spark(spark.session(), con)}")
     if run.bgnbd is None:
         context.log.warning("No customer with a purchase: clv.rfm_scores and clv.parameters are empty.")
     yield from _results(run)

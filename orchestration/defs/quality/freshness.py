@@ -1,10 +1,9 @@
 """Freshness, in one place: is the warehouse running, and is each source still delivering?
 
-- Asset freshness (`freshness_checks_<key>`, Dagster's last-update checks): every raw load, mart and the
-  serving copy must have been materialized within `Settings.fresh_within_hours` (RW_FRESH_WITHIN_HOURS,
-  26 by default: the daily schedule runs at 02:00 UTC, plus slack for a slow run). A sensor evaluates them
-  between runs, since a stopped warehouse runs nothing that would. The window shapes the check
-  definitions, so it is read when the definitions load.
+- Asset freshness: every raw load, mart and the serving copy (FRESHNESS_KEYS) carries the Dagster
+  `FreshnessPolicy` of orchestration/lib/freshness_policy.py, set where each is defined; the daemon judges
+  it between runs and the UI shows it as asset health. (It replaced Dagster's last-update freshness checks
+  and their sensor.)
 - Source freshness (`dbt_source_freshness`, non-blocking): the age of the newest row of each raw table
   against dbt's thresholds (`loaded_at_field`, `warn_after`, `error_after` of each `raw` source in the
   sources YAML), evaluated the way `dbt source freshness` does with one DuckDB query instead of starting
@@ -19,15 +18,10 @@ from pathlib import Path
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
-    DefaultSensorStatus,
     MetadataValue,
-    SensorDefinition,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
     multi_asset_check,
 )
 
@@ -36,9 +30,7 @@ from orchestration.defs.serving.assets import serving_assets
 from orchestration.defs.transform.dbt import dbt_after_clv, dbt_before_clv
 from orchestration.lib.raw_schema import RAW_TABLES
 from orchestration.resources import DuckDBWarehouse
-from orchestration.settings import DBT_PROJECT_DIR, settings_at_load
-
-FRESH_WITHIN = dt.timedelta(hours=settings_at_load().fresh_within_hours)
+from orchestration.settings import DBT_PROJECT_DIR
 
 
 def _mart_keys() -> list[AssetKey]:
@@ -56,21 +48,8 @@ def _keys(assets_defs) -> list[AssetKey]:
     return [key for assets_def in assets_defs for key in assets_def.keys]
 
 
+# The assets with the freshness policy (set on them in raw/assets.py, transform/dbt.py, serving/assets.py).
 FRESHNESS_KEYS: list[AssetKey] = [*_keys(raw_assets), *_mart_keys(), *_keys(serving_assets)]
-
-asset_freshness_checks: list[AssetChecksDefinition] = list(
-    build_last_update_freshness_checks(
-        assets=FRESHNESS_KEYS, lower_bound_delta=FRESH_WITHIN, severity=AssetCheckSeverity.ERROR
-    )
-)
-
-freshness_check_sensor: SensorDefinition = build_sensor_for_freshness_checks(
-    freshness_checks=asset_freshness_checks,
-    minimum_interval_seconds=600,
-    name="freshness_checks_sensor",
-    default_status=DefaultSensorStatus.RUNNING,
-)
-
 
 # Source freshness
 

@@ -33,6 +33,7 @@ from dagster import (
     multi_asset,
 )
 
+from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.lib.loads import LoadReport, load_tables
 from orchestration.lib.raw_schema import RAW_TABLES, RawTable
 from orchestration.resources import DuckDBWarehouse
@@ -91,6 +92,7 @@ def _spec(table: RawTable) -> AssetSpec:
         description=table.doc,
         kinds={"duckdb"},
         metadata={"dagster/column_schema": schema, "landing_globs": ", ".join(table.globs)},
+        freshness_policy=FRESHNESS_POLICY,
     )
 
 

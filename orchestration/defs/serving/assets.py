@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from orchestration.lib import nothing_new
+from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.lib.serving.publish import SERVING_DB, publish_marts
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import DBT_PROJECT_DIR, Settings
@@ -37,6 +38,7 @@ def mart_keys(manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json"
     deps=mart_keys(),
     kinds={"duckdb", "parquet"},
     owners=["team:data-platform"],
+    freshness_policy=FRESHNESS_POLICY,
     description="Marts copied (PII masked) to a new read-only serving build and swapped in atomically; "
     "the visual report and dbt docs regenerated; unchanged marts shared with the previous build. "
     "BI reads <serving_dir>/current only.",

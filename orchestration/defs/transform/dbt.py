@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, Config
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -27,6 +27,14 @@ from dagster_dbt import (
 
 from orchestration.defs.transform.row_counts import with_row_counts
 from orchestration.lib import nothing_new
+from orchestration.lib.freshness_policy import FRESHNESS_POLICY
+from orchestration.lib.spark.engine import SparkEngine
+from orchestration.lib.spark.steps import (
+    SNAPSHOT_SKIPPED,
+    built_relations,
+    models_to_duckdb,
+    raw_to_spark,
+)
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
@@ -54,6 +62,12 @@ class WarehouseDbtTranslator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> AssetSpec:
+        """Marts (what BI reads) carry the freshness policy; staging and intermediate are internal."""
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        fqn = manifest["nodes"].get(unique_id, {}).get("fqn", [])
+        return spec.replace_attributes(freshness_policy=FRESHNESS_POLICY) if fqn[1:2] == ["marts"] else spec
 
 
 class DbtBuildConfig(Config):
@@ -84,7 +98,9 @@ def _build(
     dbt: DbtCliResource,
     warehouse: DuckDBWarehouse,
     settings: Settings,
+    spark: SparkEngine,
     config: DbtBuildConfig,
+    raw_first: bool = False,
 ):
     args = ["build"]
     dbt_vars = {"as_of_date": config.as_of_date} if config.as_of_date else {}
@@ -95,9 +111,32 @@ def _build(
     if config.full_refresh:
         args.append("--full-refresh")
     # profiles.yml and dbt_project.yml read env_var(): dbt sees this run's settings and its warehouse.
-    with _environment({**settings.dbt_env(), "RW_DUCKDB_PATH": str(warehouse.path)}):
+    env = {**settings.dbt_env(), "RW_DUCKDB_PATH": str(warehouse.path)}
+    on_spark = settings.engine == "spark"
+    if on_spark:
+        session = spark.session()
+        if raw_first:
+            with warehouse.connect(read_only=True) as con:
+                rows = raw_to_spark(session, con)
+            context.log.info(f"raw tables written to Spark: {rows}")
+        args += ["--target", "spark"]
+        env["SPARK_REMOTE"] = spark.url()
+        for key in context.selected_asset_keys:
+            if key.path[-1].startswith("snp_"):
+                context.log.warning(SNAPSHOT_SKIPPED.format(name=key.path[-1]))
+    with _environment(env):
         invocation = dbt.cli(args, context=context)
-    yield from with_row_counts(invocation.stream(), dbt_project.manifest_path, warehouse)
+    events = invocation.stream()
+    if on_spark:
+        # The models this step built on Spark, copied to the build DuckDB before their events (and the
+        # checks and row counts that read them) are emitted.
+        events = list(events)
+        nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"]
+        ids = [e.metadata["unique_id"].value for e in events if "unique_id" in getattr(e, "metadata", {})]
+        with warehouse.connect() as con:
+            copied = models_to_duckdb(session, con, built_relations(nodes, ids))
+        context.log.info(f"Spark-built models copied to the build DuckDB: {copied}")
+    yield from with_row_counts(events, dbt_project.manifest_path, warehouse)
     _keep_partial_parse(Path(invocation.target_path))
 
 
@@ -139,11 +178,12 @@ def dbt_before_clv(
     dbt: DbtCliResource,
     warehouse: DuckDBWarehouse,
     settings: Settings,
+    spark: SparkEngine,
     config: DbtBuildConfig,
 ):
     if not _anything_new(context, warehouse, settings, config):
         return  # no output: every step downstream (CLV, marts, checks, publish) is skipped
-    yield from _build(context, dbt, warehouse, settings, config)
+    yield from _build(context, dbt, warehouse, settings, spark, config, raw_first=True)
 
 
 def _anything_new(
@@ -179,6 +219,7 @@ def dbt_after_clv(
     dbt: DbtCliResource,
     warehouse: DuckDBWarehouse,
     settings: Settings,
+    spark: SparkEngine,
     config: DbtBuildConfig,
 ):
-    yield from _build(context, dbt, warehouse, settings, config)
+    yield from _build(context, dbt, warehouse, settings, spark, config)

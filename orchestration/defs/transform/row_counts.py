@@ -1,9 +1,13 @@
 """Row counts of dbt models as materialization metadata (`dagster/row_count`, shown in the asset graph).
 
-dagster-dbt's `fetch_row_counts()` queries the warehouse while dbt is still running; DuckDB lets one process
-hold a database file for writing, so those queries would fail on the lock dbt holds. A step's events are
-therefore held until dbt exits, and every table it materialized is counted in one query. Views are not
-counted: counting one would run it.
+A step's events are held until dbt exits, and every table it materialized is counted in one DuckDB query.
+Views are not counted: counting one would run it.
+
+Why not dagster-dbt's `fetch_row_counts()`: it opens dbt adapter connections in the Dagster process and
+counts each model in its own query. Measured on the sample (`dbt run` of 6 marts through
+Dagster, both giving the same 6 counts; load average ~19 on 2 cores, issue 14): this module 138.8 s wall /
+29.2 s CPU, `fetch_row_counts()` 257.8 s wall / 48.1 s CPU. It is not faster, so the counter stays.
+`fetch_column_metadata()` works the same way (a query per model through the adapter) and is not used.
 """
 
 import json

@@ -215,7 +215,7 @@ def conditional_expected_purchases(
     """E[Y(t) | x, tx, T]: expected purchases in (T, T + t] (eq. 10) = P(alive) * E[Y(t) | alive at T]."""
     x, tx, T = _as_arrays(frequency, recency, T)
     t = np.asarray(t, dtype=float)
-    return probability_alive(params, x, tx, T) * _expected_purchases_if_alive(params, t, x, T)
+    return probability_alive(params, x, tx, T) * expected_purchases_if_alive(params, t, x, T)
 
 
 def expected_purchases(params: BgNbdParameters, t: ArrayLike) -> np.ndarray:
@@ -223,13 +223,14 @@ def expected_purchases(params: BgNbdParameters, t: ArrayLike) -> np.ndarray:
     eq. 10 with no history (x = tx = T = 0), since a new customer is alive."""
     t = np.asarray(t, dtype=float)
     zero = np.zeros_like(t)
-    return _expected_purchases_if_alive(params, t, zero, zero)
+    return expected_purchases_if_alive(params, t, zero, zero)
 
 
-def _expected_purchases_if_alive(
+def expected_purchases_if_alive(
     params: BgNbdParameters, t: np.ndarray, x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """(a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)], z = t/(alpha+T+t).
+    """E[Y(t) | x, T, alive at T], which does not depend on recency:
+    (a+b+x-1)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)], z = t/(alpha+T+t).
 
     The Gauss function is evaluated after Euler's transformation 2F1(A,B;C;z) = (1-z)^(C-A-B)
     2F1(C-A, C-B; C; z), which turns the bracket into 1 - (1-z)^(a-1) 2F1(a-1, a+b-1-r; a+b+x-1; z):

@@ -3,8 +3,10 @@
 Reads (dbt models, schema `intermediate`): int_clv__settings (one row), int_clv__customer_summary,
 int_clv__month_end_summary. Writes: clv.rfm_scores and clv.parameters (replaced together in one
 transaction) and clv.fit_history (appended: one row per model per fit attempt, failed ones included).
-Aggregation and de-duplication run in DuckDB; Python only sees the unique (frequency, recency, t) rows
-and the repeat customers' (frequency, monetary_value) columns as numpy arrays.
+Aggregation and de-duplication run in DuckDB; Python only sees the unique (frequency, recency_days, t_days)
+rows, with recency and t in time units (days / clv_time_unit_days, computed by the summaries), and the
+repeat customers' (frequency, monetary_value) columns as numpy arrays. Days are the resolution: customers
+are compressed on integer days, never on floored weeks (DECISIONS.md, CLV).
 """
 
 from __future__ import annotations
@@ -19,14 +21,8 @@ import numpy as np
 import pyarrow as pa
 
 from orchestration.lib.clv import bgnbd, gamma_gamma
-from orchestration.lib.clv.bgnbd import (
-    BgNbdFit,
-    BgNbdParameters,
-    conditional_expected_purchases,
-    fit_bgnbd,
-    probability_alive,
-)
-from orchestration.lib.clv.discounted_clv import discounted_expected_purchases, month_ends_in_time_units
+from orchestration.lib.clv.bgnbd import BgNbdFit, BgNbdParameters, fit_bgnbd, probability_alive
+from orchestration.lib.clv.discounted_clv import horizon_purchases
 from orchestration.lib.clv.fit_record import ClvFitError, FitRecord
 from orchestration.lib.clv.gamma_gamma import GammaGammaFit, fit_gamma_gamma
 
@@ -84,10 +80,12 @@ def fit_and_score(con: duckdb.DuckDBPyConnection, max_iterations: int = 1000) ->
     _check_summary(con)
 
     # Fixed row order: floating-point sums depend on it, and the same data must give the same fit every run.
+    # recency and t are functions of the day counts, so min() picks the one value of each group.
     rows = con.execute(
-        f"""select cast(frequency as double) as frequency, cast(recency as double) as recency,
-                   cast(t as double) as t, cast(count(*) as double) as customers
-            from {INPUT_SCHEMA}.int_clv__customer_summary group by 1, 2, 3 order by 1, 2, 3"""
+        f"""select cast(frequency as double) as frequency, cast(min(recency) as double) as recency,
+                   cast(min(t) as double) as t, cast(count(*) as double) as customers
+            from {INPUT_SCHEMA}.int_clv__customer_summary
+            group by frequency, recency_days, t_days order by frequency, recency_days, t_days"""
     ).fetchnumpy()
     if len(rows["customers"]) == 0:
         _replace_outputs(con, settings, None, None, _empty_scores(con), fitted_at)
@@ -148,22 +146,28 @@ def read_settings(con: duckdb.DuckDBPyConnection) -> ClvSettings:
 
 
 def score_rows(con: duckdb.DuckDBPyConnection, bg: BgNbdParameters, settings: ClvSettings) -> pa.Table:
-    """P(alive), E[Y(horizon)] and discounted E[Y] of every distinct (frequency, recency, t) in either
-    summary (customers now, and each customer at each month end for the equity mart)."""
+    """P(alive), E[Y(horizon)] and discounted E[Y] of every distinct (frequency, recency_days, t_days) in
+    either summary (customers now, and each customer at each month end for the equity mart)."""
     keys = con.sql(
-        f"""select frequency, recency, t from {INPUT_SCHEMA}.int_clv__customer_summary
-            union
-            select frequency, recency, t from {INPUT_SCHEMA}.int_clv__month_end_summary
-            where frequency is not null"""
+        f"""select frequency, recency_days, t_days, min(recency) as recency, min(t) as t
+            from (
+                select frequency, recency_days, t_days, recency, t
+                from {INPUT_SCHEMA}.int_clv__customer_summary
+                union all
+                select frequency, recency_days, t_days, recency, t
+                from {INPUT_SCHEMA}.int_clv__month_end_summary
+                where frequency is not null
+            ) as summaries
+            group by frequency, recency_days, t_days"""
     ).to_arrow_table()
     x, tx, T = (keys.column(c).to_numpy().astype(float) for c in ("frequency", "recency", "t"))
-    horizon = month_ends_in_time_units(settings.horizon_months, settings.time_unit_days)[-1]
+    expected, discounted = horizon_purchases(
+        bg, x, tx, T, settings.horizon_months, settings.annual_discount_rate, settings.time_unit_days
+    )
     scores = {
         "p_alive": probability_alive(bg, x, tx, T),
-        "expected_purchases": conditional_expected_purchases(bg, horizon, x, tx, T),
-        "discounted_expected_purchases": discounted_expected_purchases(
-            bg, x, tx, T, settings.horizon_months, settings.annual_discount_rate, settings.time_unit_days
-        ),
+        "expected_purchases": expected,
+        "discounted_expected_purchases": discounted,
     }
     for name, values in scores.items():
         if not np.all(np.isfinite(values)):
@@ -191,7 +195,8 @@ def _check_summary(con: duckdb.DuckDBPyConnection) -> None:
 
 def _empty_scores(con: duckdb.DuckDBPyConnection) -> pa.Table:
     keys = con.sql(
-        f"select frequency, recency, t from {INPUT_SCHEMA}.int_clv__customer_summary where false"
+        f"""select frequency, recency_days, t_days, recency, t
+            from {INPUT_SCHEMA}.int_clv__customer_summary where false"""
     ).to_arrow_table()
     for name in SCORE_COLUMNS:
         keys = keys.append_column(name, pa.array([], pa.float64()))

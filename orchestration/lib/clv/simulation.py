@@ -28,6 +28,7 @@ def simulate(
     v: float = 15.0,
     max_age: float = 156.0,
     whole_periods: bool = False,
+    resolution: float | None = None,
 ) -> SimulatedCustomers:
     """n customers first seen uniformly over the last `max_age` periods (weeks by default).
 
@@ -36,7 +37,8 @@ def simulate(
     purchases made before dropping out are J ~ Geometric(p) on 1, 2, ... With N ~ Poisson(lambda T)
     arrivals in (0, T], x = min(J, N), and the x-th of N uniform arrival times is T * Beta(x, N - x + 1).
     Gamma-Gamma: nu ~ Gamma(q, rate v); the mean of x Gamma(p, rate nu) order values is Gamma(p x, rate x nu).
-    `whole_periods` floors recency and T, as the warehouse's summaries do.
+    `whole_periods` floors recency and T to whole periods; `resolution` to whole multiples of it (1 / 7:
+    whole days in weeks, as the warehouse's summaries measure them).
     """
     rng = np.random.default_rng(seed)
     T = rng.uniform(1, max_age, n)
@@ -52,4 +54,6 @@ def simulate(
     m[repeat] = rng.gamma(p * x[repeat], 1 / (x[repeat] * nu[repeat]))
     if whole_periods:
         T, tx = np.floor(T), np.floor(tx)
+    if resolution:
+        T, tx = np.floor(T / resolution) * resolution, np.floor(tx / resolution) * resolution
     return SimulatedCustomers(x.astype(float), tx, T, m)

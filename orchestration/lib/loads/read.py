@@ -319,6 +319,8 @@ def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged
         extras = f"json_extract_string({record}, [{', '.join(_json_path(k) for k in staged.extras)}])"
         values += [f"nullif({extras}[{i}], '') as {ident(k)}" for i, k in enumerate(staged.extras, start=1)]
     parent_name = literal(table.parent_key)
+    # The array may be absent or null (an order exported without its lines): that record has no rows here.
+    not_an_array = f"coalesce(json_type({array}), 'NULL') not in ('ARRAY', 'NULL')"
     staged.sql = f"""
         select _line, json_object({parent_name}, _parent, {literal(table.unnest)}, item)::varchar as _record,
             case when _problem is not null then 'a {table.unnest} element is not a JSON object' end
@@ -327,8 +329,7 @@ def _stage_json_items(con: duckdb.DuckDBPyConnection, table: RawTable) -> Staged
             {", ".join(values)}
         from _rw_items
         union all by name
-        select _line, line as _record, coalesce(_problem, '{table.unnest} is missing or not a JSON array')
-                as _problem,
+        select _line, line as _record, coalesce(_problem, '{table.unnest} is not a JSON array') as _problem,
             case when _problem is null then {literal(table.unnest)} end as _problem_column
-        from _rw_lines where _problem is not null or json_type({array}) is distinct from 'ARRAY'"""
+        from _rw_lines where _problem is not null or {not_an_array}"""
     return staged

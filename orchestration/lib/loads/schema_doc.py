@@ -31,7 +31,8 @@ numbers must not have a fraction.
 - A *required* field must be in the CSV header (in JSON lines: in at least one record), or the whole
   file is rejected: nothing of it is loaded, the ledger `raw._load_ledger` records why, naming the file
   and the field, and the load fails until the file is fixed or removed. Its value must be non-null in
-  every record.
+  every record. A field required *when another is null* (an order's `email` when it has no
+  `customer_id`) may be null only where that other field has a value.
 - A record that breaks a rule (required value missing, a value that does not parse as its type, a
   value not among the allowed ones, outside the bounds, a timestamp or date after the load time), a
   CSV line with the wrong number of fields or an unbalanced quote, and a line that is not a JSON
@@ -70,7 +71,7 @@ def render_table(table: RawTable) -> str:
     if table.unnest:
         lines.append(
             f"- Rows: one per element of the `{table.unnest}` array of each record; `{table.parent_key}` "
-            "is the parent record's"
+            "is the parent record's. The array is optional: a record without it (or with null) has no rows"
         )
     if table.optional_columns_note:
         lines.append(f"- {table.optional_columns_note}")
@@ -82,7 +83,9 @@ def render_table(table: RawTable) -> str:
     for c in table.columns:
         field = f"`{c.json_path}`" if c.json_path else f"`{c.name}`"
         allowed = ", ".join(f"`{v}`" for v in c.allowed)
-        required = "yes" if c.required else ""
+        required = (
+            "yes" if c.required else (f"when `{c.required_unless}` is null" if c.required_unless else "")
+        )
         lines.append(f"| {field} | {c.type} | {required} | {allowed} | {_bounds(c)} | {_cell(c.doc)} |")
     return "\n".join(lines) + "\n"
 

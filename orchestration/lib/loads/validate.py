@@ -37,11 +37,17 @@ def _shown(raw: str) -> str:
     return f"'''' || left({raw}, 80) || ''''"
 
 
-def _rules(column: Column, raw: str, value: str) -> list[tuple[str, str]]:
-    """(failing condition, reason) pairs for one column, in the order they are reported."""
+def _rules(column: Column, raw: str, value: str, other_raw: str | None = None) -> list[tuple[str, str]]:
+    """(failing condition, reason) pairs for one column, in the order they are reported. `other_raw` is the
+    text of the column named by `required_unless`."""
     rules = []
     if column.required:
         rules.append((f"{raw} is null", "'required value is missing'"))
+    if column.required_unless:
+        reason = literal(
+            f"required value is missing: neither {column.required_unless} nor {column.name} is given"
+        )
+        rules.append((f"{raw} is null and {other_raw} is null", reason))
     if column.type != "VARCHAR":
         what = literal(f" is not a valid {_TYPE_WORDS[column.type]}")
         rules.append((f"{raw} is not null and {value} is null", f"{_shown(raw)} || {what}"))
@@ -65,11 +71,13 @@ def check(con: duckdb.DuckDBPyConnection, table: RawTable, staged: Staged) -> No
     """Create `_rw_checked`: `_line`, `_column`, `_reason` (null = accepted), `_record` (failed rows), the
     typed values `__rw_typed_<i>` in schema order, then the new-in-export columns as text."""
     typed_values, conditions, columns, reasons = [], [], [], []
+    raws = {c.name: ident(c.name) if c.name in staged.present else "null::varchar" for c in table.columns}
     for i, column in enumerate(table.columns):
-        raw = ident(column.name) if column.name in staged.present else "null::varchar"
+        raw = raws[column.name]
         value = f"__rw_typed_{i}"
         typed_values.append(f"{typed(column, raw)} as {value}")
-        for condition, reason in _rules(column, raw, value):
+        other_raw = raws[column.required_unless] if column.required_unless else None
+        for condition, reason in _rules(column, raw, value, other_raw):
             conditions.append(condition)
             columns.append(column.name)
             reasons.append(reason)

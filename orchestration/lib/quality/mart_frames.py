@@ -185,4 +185,24 @@ MART_FRAMES: dict[str, tuple[str, SqlFrame]] = {
             ("month_start", "lever", "is_exposed"),
         ),
     ),
+    "mart_nps": (
+        "mart_nps",
+        SqlFrame(
+            """select *,
+                promoters + passives + detractors = responses as categories_add_up
+            from marts.mart_nps""",
+            "marts.mart_nps",
+            ("month_start", "segment_type", "segment"),
+        ),
+    ),
+    "mart_clv_backtest": (
+        "mart_clv_backtest",
+        SqlFrame(
+            """select *,
+                coalesce(isfinite(predicted_purchases), not fit_converged) as predicted_is_finite
+            from marts.mart_clv_backtest""",
+            "marts.mart_clv_backtest",
+            ("cutoff_date", "frequency_bucket"),
+        ),
+    ),
 }

@@ -424,6 +424,25 @@ def mart_suites() -> list[ExpectationSuite]:
             ],
             "mart_retention_mix rows.",
         ),
+        _suite(
+            "mart_nps",
+            [
+                _between("nps", -100, 100, "nps is between -100 and 100"),
+                _between("responses", 1, None, "a row has at least one response"),
+                _true("categories_add_up", "promoters + passives + detractors = responses"),
+            ],
+            "mart_nps rows.",
+        ),
+        _suite(
+            "mart_clv_backtest",
+            [
+                _between("customers", 1, None, "a bucket has at least one customer"),
+                _non_negative("actual_purchases"),
+                _non_negative("predicted_purchases"),
+                _true("predicted_is_finite", "predicted_purchases is finite wherever the fit converged"),
+            ],
+            "mart_clv_backtest rows.",
+        ),
     ]
 
 

@@ -207,18 +207,21 @@ def signed_bars(
     label: str,
     width: int = WIDTH,
     height: int = HEIGHT,
+    series: str = "",
 ) -> str:
-    """One bar per x, green above zero and red below (e.g. Return on Customer)."""
+    """One bar per x, green above zero and red below (e.g. Return on Customer); `series` names the bars."""
     present = [v for v in values if v is not None]
     f = _Frame(len(x_labels), min(present, default=0), max(present, default=1), fmt, width, height)
     body = f.axes(x_labels)
     bar_w = f.slot() * 0.7
+    named = f' data-series="{escape(series)}"' if series else ""
     for i, v in enumerate(values):
         if v is None:
             continue
         y0, y1 = f.y(0), f.y(v)
         body.append(
-            f'<rect class="bar" data-value="{v}" x="{f.x(i) - bar_w / 2:.1f}" y="{min(y0, y1):.1f}" '
+            f'<rect class="bar"{named} data-value="{v}" '
+            f'x="{f.x(i) - bar_w / 2:.1f}" y="{min(y0, y1):.1f}" '
             f'width="{bar_w:.1f}" height="{abs(y1 - y0):.1f}" fill="{"#2ca02c" if v >= 0 else "#d62728"}"/>'
         )
     return _svg(body, width, height, label)

@@ -108,43 +108,54 @@ def equity_and_roc(con: duckdb.DuckDBPyConnection) -> str:
     rows = _rows(
         con,
         """
-        with per_month as (
-            select month_end,
-                   coalesce(max(customer_equity) filter (where acquisition_channel = 'all'),
-                            sum(customer_equity) filter (where acquisition_channel <> 'all')) as equity,
-                   coalesce(max(cash_flow) filter (where acquisition_channel = 'all'),
-                            sum(cash_flow) filter (where acquisition_channel <> 'all')) as cash_flow
-            from marts.mart_customer_equity group by month_end
-        )
-        select month_end, equity, cash_flow,
-               (cash_flow + equity - lag(equity) over w) / nullif(lag(equity) over w, 0) as roc
-        from per_month window w as (order by month_end) order by month_end
+        select month_end, bool_or(is_partial_month), sum(customer_equity), sum(cash_flow),
+               (sum(retained_cash_flow) + sum(retained_equity_end) - sum(equity_start))
+                   / nullif(sum(equity_start), 0) as roc,
+               sum(acquisition_contribution)
+        from marts.mart_customer_equity
+        where (acquisition_channel = 'all')
+            = (select coalesce(bool_or(acquisition_channel = 'all'), false) from marts.mart_customer_equity)
+        group by month_end order by month_end
         """,
     )
     if not rows:
         return ""
-    x = [_month(r[0]) for r in rows]
+    # A partial as_of_date month is marked: its cash flow covers only the days up to as_of_date.
+    x = [_month(r[0]) + (" *" if r[1] else "") for r in rows]
     equity = charts.line_chart(
         x,
         [
-            ("customer equity", [float(r[1] or 0) for r in rows], "#1f77b4"),
-            ("cash flow", [float(r[2] or 0) for r in rows], "#2ca02c"),
+            ("customer equity", [float(r[2] or 0) for r in rows], "#1f77b4"),
+            ("cash flow", [float(r[3] or 0) for r in rows], "#2ca02c"),
         ],
         charts.number,
         "customer equity and cash flow",
     )
     roc = charts.signed_bars(
         x,
-        [None if r[3] is None else float(r[3]) for r in rows],
+        [None if r[4] is None else float(r[4]) for r in rows],
         charts.percent,
         "return on customer",
         height=180,
+        series="roc",
+    )
+    acquisition = charts.signed_bars(
+        x,
+        [float(r[5] or 0) for r in rows],
+        charts.number,
+        "acquisition contribution",
+        height=180,
+        series="acquisition contribution",
     )
     return (
         equity
-        + charts.legend([("customer equity at month end", "#1f77b4"), ("cash flow (net revenue)", "#2ca02c")])
-        + '<h3 class="what">Return on Customer (ROC) per month</h3>'
+        + charts.legend(
+            [("customer equity at month end", "#1f77b4"), ("cash flow (net revenue x margin)", "#2ca02c")]
+        )
+        + '<h3 class="what">Return on Customer (ROC) per month, customers on the books at its start</h3>'
         + roc
+        + '<h3 class="what">Acquisition contribution per month: new customers\' cash flow + equity</h3>'
+        + acquisition
     )
 
 
@@ -219,6 +230,55 @@ def post_purchase_recovery(con: duckdb.DuckDBPyConnection) -> str:
     return svg + charts.legend([(name, color) for name, _, color in series])
 
 
+def nps_by_month(con: duckdb.DuckDBPyConnection) -> str:
+    rows = _rows(
+        con,
+        "select month_start, nps, responses from marts.mart_nps where segment_type = 'all' "
+        "order by month_start",
+    )
+    if not rows:
+        return ""
+    labels = [f"{_month(r[0])} (n={r[2]:,})" for r in rows]
+    return charts.signed_bars(labels, [float(r[1]) for r in rows], charts.number, "NPS by month", width=HALF)
+
+
+def clv_backtest(con: duckdb.DuckDBPyConnection) -> str:
+    """The calibration-vs-holdout plot at the latest cutoff, and the total error at every cutoff."""
+    buckets = _rows(
+        con,
+        """select frequency_bucket, customers, actual_per_customer, predicted_per_customer, cutoff_date,
+                  holdout_end_date
+           from marts.mart_clv_backtest
+           where frequency_bucket <> 'all'
+             and cutoff_date = (select max(cutoff_date) from marts.mart_clv_backtest)
+           order by frequency_min""",
+    )
+    if not buckets:
+        return ""
+    as_float = lambda v: None if v is None else float(v)  # noqa: E731
+    series = [
+        ("actual", [as_float(r[2]) for r in buckets], "#1f77b4"),
+        ("predicted (BG/NBD)", [as_float(r[3]) for r in buckets], "#ff7f0e"),
+    ]
+    labels = [f"{r[0]} (n={r[1]:,})" for r in buckets]
+    title = f"purchase days per customer, {buckets[0][4]} to {buckets[0][5]}, by purchase days before"
+    svg = charts.grouped_bars(labels, series, charts.number, title, width=HALF)
+    totals = _rows(
+        con,
+        """select cutoff_date, holdout_end_date, customers, actual_purchases, predicted_purchases,
+                  relative_error
+           from marts.mart_clv_backtest where frequency_bucket = 'all' order by cutoff_date""",
+    )
+    cell = lambda v, f: "" if v is None else f(v)  # noqa: E731
+    table = "<table><tr><th>cutoff</th><th>holdout to</th><th>customers</th><th>actual</th><th>predicted</th>"
+    table += "<th>error</th></tr>" + "".join(
+        f"<tr><td>{c}</td><td>{h}</td><td>{n:,}</td><td>{a:,}</td><td>{cell(p, lambda v: f'{v:,.0f}')}</td>"
+        f"<td>{cell(e, charts.percent)}</td></tr>"
+        for c, h, n, a, p, e in totals
+    )
+    return svg + charts.legend([(name, color) for name, _, color in series]) + table + "</table>"
+
+
 SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]] = [
     (
         "mart_retention_cohorts",
@@ -256,9 +316,13 @@ SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]]
     (
         "mart_customer_equity",
         "Customer equity and Return on Customer",
-        "Customer equity is the sum of expected future value (CLV) of all customers at each month end. "
-        "ROC = (cash flow + change in equity) / equity at the start of the month: good revenue can hide "
-        "destroyed equity.",
+        "Customer equity is the sum of expected future value (CLV over the next 12 months, after margin) of "
+        "all customers at each month end. ROC is the return on the customers already on the books when the "
+        "month starts: (their cash flow in the month + their equity at its end - their equity at its start) "
+        "/ their equity at its start, a monthly rate on a 12-month equity (not annualised). Good revenue can "
+        "hide destroyed equity. Customers won in the month are no return on last month's equity: their cash "
+        "flow and their equity at month end are the acquisition contribution, shown below ROC. Cash flow "
+        "and equity are both after the margin. A month marked * is partial (up to as_of_date).",
         equity_and_roc,
     ),
     (
@@ -280,6 +344,22 @@ SECTIONS: list[tuple[str, str, str, Callable[[duckdb.DuckDBPyConnection], str]]]
         "Customers by how fast their first post-purchase ticket was solved: share who bought again within "
         "the repurchase window (of those observed that long) and share churned now.",
         post_purchase_recovery,
+    ),
+    (
+        "mart_nps",
+        "Net Promoter Score",
+        "NPS of each month's survey responses: % promoters (9-10) - % detractors (0-6), from -100 to 100; "
+        "n is the number of responses. Months without responses are not shown.",
+        nps_by_month,
+    ),
+    (
+        "mart_clv_backtest",
+        "Can the CLV model be trusted? Backtest",
+        "The purchase model (BG/NBD) fitted on the data up to a past month end predicts each customer's "
+        "purchase days over the following months; bars compare prediction and what happened, per customer, "
+        "grouped by purchase days before the cutoff (the latest cutoff). The table: every cutoff in total; "
+        "error = (predicted - actual) / actual.",
+        clv_backtest,
     ),
 ]
 

@@ -1,5 +1,6 @@
--- One row per customer with a completed order: the BG/NBD / Gamma-Gamma inputs as of as_of_date, in
--- whole time units of clv_time_unit_days (DECISIONS.md, CLV). Read by the Python CLV step.
+-- One row per customer with a completed order: the BG/NBD / Gamma-Gamma inputs as of as_of_date, measured
+-- in days (recency_days, t_days: the resolution, and the key the CLV step compresses and scores on) and in
+-- time units of clv_time_unit_days (recency, t = days / unit: weeks to the day; DECISIONS.md, CLV).
 with purchase_days as (
     select * from {{ ref('int_clv__purchase_days') }}
 ),
@@ -21,8 +22,10 @@ select
     customer_id,
     acquisition_channel,
     cast(frequency as {{ dbt.type_int() }}) as frequency,
-    {{ whole_periods('first_purchase_date', 'last_purchase_date', var('clv_time_unit_days')) }} as recency,
-    {{ whole_periods('first_purchase_date', as_of_date(), var('clv_time_unit_days')) }} as t,
+    {{ days_between('first_purchase_date', 'last_purchase_date') }} as recency_days,
+    {{ days_between('first_purchase_date', as_of_date()) }} as t_days,
+    {{ clv_time_units(days_between('first_purchase_date', 'last_purchase_date')) }} as recency,
+    {{ clv_time_units(days_between('first_purchase_date', as_of_date())) }} as t,
     case when frequency > 0 then (total_value - first_value) / frequency end as monetary_value,
     first_purchase_date,
     last_purchase_date

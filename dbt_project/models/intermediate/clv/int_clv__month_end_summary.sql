@@ -17,8 +17,10 @@ select
     months.acquisition_channel,
     months.month_end,
     cast(months.cumulative_purchase_days - 1 as {{ dbt.type_int() }}) as frequency,
-    {{ whole_periods('months.first_order_date', 'months.last_order_date', var('clv_time_unit_days')) }} as recency,
-    {{ whole_periods('months.first_order_date', 'months.month_end', var('clv_time_unit_days')) }} as t,
+    {{ days_between('months.first_order_date', 'months.last_order_date') }} as recency_days,
+    {{ days_between('months.first_order_date', 'months.month_end') }} as t_days,
+    {{ clv_time_units(days_between('months.first_order_date', 'months.last_order_date')) }} as recency,
+    {{ clv_time_units(days_between('months.first_order_date', 'months.month_end')) }} as t,
     case
         when months.cumulative_purchase_days > 1
             then (months.cumulative_net_revenue - first_day.first_value) / (months.cumulative_purchase_days - 1)

@@ -1,13 +1,15 @@
 {{ config(tags=['clv_scored']) }}
 -- One row per customer and month end (int_clv__month_end_summary) plus one per customer as of
 -- as_of_date (int_clv__customer_summary, month_end null), scored: BG/NBD results joined from clv.rfm_scores
--- on (frequency, recency, t), expected order value from Gamma-Gamma, clv = margin * E[value] * discounted
+-- on (frequency, recency_days, t_days), expected order value from Gamma-Gamma, clv = margin * E[value] * discounted
 -- expected purchases (DECISIONS.md, CLV).
 with summaries as (
-    select customer_id, acquisition_channel, cast(null as date) as month_end, frequency, recency, t, monetary_value
+    select
+        customer_id, acquisition_channel, cast(null as date) as month_end,
+        frequency, recency_days, t_days, recency, t, monetary_value
     from {{ ref('int_clv__customer_summary') }}
     union all
-    select customer_id, acquisition_channel, month_end, frequency, recency, t, monetary_value
+    select customer_id, acquisition_channel, month_end, frequency, recency_days, t_days, recency, t, monetary_value
     from {{ ref('int_clv__month_end_summary') }}
 ),
 
@@ -31,8 +33,8 @@ scored as (
     cross join parameters
     left join {{ source('clv', 'rfm_scores') }} as scores
         on summaries.frequency = scores.frequency
-        and summaries.recency = scores.recency
-        and summaries.t = scores.t
+        and summaries.recency_days = scores.recency_days
+        and summaries.t_days = scores.t_days
 )
 
 select

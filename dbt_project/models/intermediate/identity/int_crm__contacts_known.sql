@@ -1,6 +1,8 @@
 -- One row per CRM contact known on as_of_date (a version saved on or before it), with its identity
 -- attributes: channel from the earliest version, current attributes from the latest version, internal
 -- if any version is flagged or uses an internal email domain (DECISIONS.md, Customers and identity).
+-- customer_id: contacts whose latest versions share a normalised email are one customer, the lowest contact_id;
+-- customer_is_internal: any contact of that customer is internal.
 with versions as (
     select
         *,
@@ -21,21 +23,34 @@ per_contact as (
         {{ dbt.bool_or('is_internal or ' ~ is_internal_email('email_normalized')) }} as is_internal
     from versions
     group by contact_id
+),
+
+contacts as (
+    select
+        per_contact.contact_id,
+        latest.email_normalized,
+        earliest.acquisition_channel,
+        latest.segment,
+        latest.account_manager,
+        latest.marketing_opt_in,
+        latest.country,
+        per_contact.created_at,
+        per_contact.version_count,
+        per_contact.is_internal
+    from per_contact
+    inner join versions as earliest
+        on per_contact.contact_id = earliest.contact_id and earliest.version_asc = 1
+    inner join versions as latest
+        on per_contact.contact_id = latest.contact_id and latest.version_desc = 1
 )
 
 select
-    per_contact.contact_id,
-    latest.email_normalized,
-    earliest.acquisition_channel,
-    latest.segment,
-    latest.account_manager,
-    latest.marketing_opt_in,
-    latest.country,
-    per_contact.created_at,
-    per_contact.version_count,
-    per_contact.is_internal
-from per_contact
-inner join versions as earliest
-    on per_contact.contact_id = earliest.contact_id and earliest.version_asc = 1
-inner join versions as latest
-    on per_contact.contact_id = latest.contact_id and latest.version_desc = 1
+    contacts.*,
+    case
+        when contacts.email_normalized is null then contacts.contact_id
+        else min(contacts.contact_id) over (partition by contacts.email_normalized)
+    end as customer_id,
+    {{ dbt.bool_or('contacts.is_internal') }} over (
+        partition by coalesce(contacts.email_normalized, contacts.contact_id)
+    ) as customer_is_internal
+from contacts

@@ -1,8 +1,34 @@
--- One row per customer known on as_of_date: every known CRM contact (ordered or not) plus every guest
--- checkout email without a contact. Internal/test accounts are kept with is_internal = true so marts can
--- drop them (DECISIONS.md, Customers and identity).
-with contacts as (
+-- One row per customer known on as_of_date: every known CRM contact (ordered or not; contacts sharing a
+-- current email are one customer) plus every guest checkout email without a contact. Internal/test accounts
+-- are kept with is_internal = true so marts can drop them (DECISIONS.md, Customers and identity).
+with contact_rows as (
     select * from {{ ref('int_crm__contacts_known') }}
+),
+
+-- One row per customer: current attributes from its lowest contact (the customer id), the channel of the
+-- contact created first (ties: lowest id), created when its first contact was.
+contacts as (
+    select
+        canonical.customer_id as contact_id,
+        canonical.email_normalized,
+        first_created.acquisition_channel,
+        canonical.segment,
+        canonical.account_manager,
+        canonical.marketing_opt_in,
+        canonical.country,
+        first_created.created_at,
+        canonical.customer_is_internal as is_internal
+    from contact_rows as canonical
+    inner join (
+        select
+            customer_id,
+            acquisition_channel,
+            created_at,
+            row_number() over (partition by customer_id order by created_at, contact_id) as created_rank
+        from contact_rows
+    ) as first_created
+        on canonical.customer_id = first_created.customer_id and first_created.created_rank = 1
+    where canonical.contact_id = canonical.customer_id
 ),
 
 orders as (

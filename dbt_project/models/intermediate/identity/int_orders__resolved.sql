@@ -1,5 +1,6 @@
 -- Orders (as of as_of_date) with the customer they belong to: the order's customer_id when it is a
--- known contact, else the contact that used its normalised email, else a guest 'g-' || md5(email).
+-- known contact, else the contact that used its normalised email, else a guest 'g-' || md5(email), else (no
+-- email: the loader requires one only when customer_id is null) the shop's customer id as given.
 -- Internal customers are flagged here and dropped by every mart (DECISIONS.md, Customers and identity).
 with orders as (
     select * from {{ ref('int_orders__net_revenue') }}
@@ -35,11 +36,13 @@ select
     resolved.refunds,
     resolved.refund_count,
     resolved.net_revenue,
-    coalesce(resolved.contact_id, 'g-' || {{ dbt.hash('resolved.email_normalized') }}) as customer_id,
+    coalesce(
+        resolved.contact_id, 'g-' || {{ dbt.hash('resolved.email_normalized') }}, resolved.source_customer_id
+    ) as customer_id,
     case when resolved.contact_id is null then 'guest' else 'contact' end as customer_type,
     case
         when resolved.contact_id is null then {{ is_internal_email('resolved.email_normalized') }}
-        else contacts.is_internal
+        else contacts.customer_is_internal
     end as is_internal_customer
 from resolved
 left join contacts

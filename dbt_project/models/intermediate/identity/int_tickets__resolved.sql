@@ -1,12 +1,23 @@
--- Tickets created on or before as_of_date with the customer they belong to: the ticket's customer_id
--- when a known contact, else the contact that used the requester email, else an existing guest with that
--- email, else null (unknown requester). A response or solve after as_of_date has not happened yet.
--- Tickets of internal customers are dropped. Post-purchase: linked to an order, or opened within
--- post_purchase_window_days after the customer's last completed order.
-with tickets as (
-    select *
+-- Tickets created on or before as_of_date, each in its version current on as_of_date (the latest saved on
+-- or before it: priority, channel and status as they stood then), with the customer they belong to: the
+-- ticket's customer_id when a known contact, else the contact that used the requester email, else an
+-- existing guest with that email, else null (unknown requester). A response or solve after as_of_date has
+-- not happened yet. Tickets of internal customers are dropped. Post-purchase: linked to an order, or opened
+-- within post_purchase_window_days after the customer's last completed order.
+with versions as (
+    select
+        *,
+        row_number() over (
+            partition by ticket_id order by updated_at desc, source_file desc, source_line desc
+        ) as version_rank
     from {{ ref('stg_support__tickets') }}
-    where {{ to_date('created_at') }} <= {{ as_of_date() }}
+    where {{ to_date('updated_at') }} <= {{ as_of_date() }}
+),
+
+tickets as (
+    select *
+    from versions
+    where version_rank = 1 and {{ to_date('created_at') }} <= {{ as_of_date() }}
 ),
 
 known as (

@@ -56,11 +56,12 @@ select
     cast(coalesce(referrals.referred_customers, 0) as {{ dbt.type_bigint() }}) as referred_customers,
     cast(coalesce(tickets.tickets, 0) as {{ dbt.type_bigint() }}) as ticket_count,
     cast(coalesce(tickets.breached_tickets, 0) as {{ dbt.type_bigint() }}) as sla_breached_tickets,
-    cast(tickets.good_ratings * 1.0 / nullif(tickets.rated_tickets, 0) as {{ type_double() }}) as csat,
+    cast(tickets.good_ratings * 1e0 / nullif(tickets.rated_tickets, 0) as {{ type_double() }}) as csat,
     cast(nps.score as {{ dbt.type_bigint() }}) as latest_nps,
     cast(current_month.lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(value.frequency as {{ dbt.type_int() }}) as frequency,
     cast(value.p_alive as {{ type_double() }}) as p_alive,
+    cast(value.days_since_last_purchase as {{ dbt.type_bigint() }}) as days_since_last_purchase,
     cast(value.expected_purchases as {{ type_double() }}) as expected_purchases,
     cast(value.clv as {{ type_double() }}) as clv,
     cast(value.value_tier as {{ dbt.type_string() }}) as value_tier

@@ -8,7 +8,7 @@
     {{ exceptions.raise_compiler_error('vars need churn_days >= 31 and active_days <= churn_days') }}
 {% endif %}
 {{ config(
-    materialized="incremental",
+    materialized=("table" if target.type == "spark" else "incremental"),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ customer_months_to_rewrite() }}{% endif %}",
@@ -48,6 +48,7 @@ select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(month_start as date) as month_start,
     cast(month_end as date) as month_end,
+    {{ is_partial_month('month_start', 'month_end') }} as is_partial_month,
     cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
     cast(lifecycle_stage as {{ dbt.type_string() }}) as lifecycle_stage,
     cast(lag(lifecycle_stage) over (partition by customer_id order by month_start) as {{ dbt.type_string() }})

@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_tickets') }}
 {{ config(
-    materialized="incremental",
+    materialized=("table" if target.type == "spark" else "incremental"),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{% if is_incremental() %}delete from {{ this }} where {{ incremental_rewrite_all() }} or ticket_id in "

@@ -3,6 +3,7 @@
 select
     customer_id,
     month_start,
+    is_partial_month,
     acquisition_channel,
     previous_stage as from_stage,
     lifecycle_stage as to_stage,

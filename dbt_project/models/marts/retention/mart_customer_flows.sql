@@ -26,14 +26,15 @@ per_channel as (
 ),
 
 grid as (
-    select months.month_start, channels.acquisition_channel
-    from (select distinct month_start from customer_months) as months
+    select months.month_start, months.month_end, channels.acquisition_channel
+    from (select month_start, min(month_end) as month_end from customer_months group by month_start) as months
     cross join (select distinct acquisition_channel from customer_months) as channels
 ),
 
 filled as (
     select
         grid.month_start,
+        grid.month_end,
         grid.acquisition_channel,
         coalesce(per_channel.customers_start, 0) as customers_start,
         coalesce(per_channel.gained, 0) as gained,
@@ -52,6 +53,7 @@ with_all as (
     union all
     select
         month_start,
+        month_end,
         'all' as acquisition_channel,
         sum(customers_start),
         sum(gained),
@@ -60,11 +62,12 @@ with_all as (
         sum(won_back),
         sum(customers_end)
     from filled
-    group by month_start
+    group by month_start, month_end
 )
 
 select
     cast(month_start as date) as month_start,
+    {{ is_partial_month('month_start', 'month_end') }} as is_partial_month,
     cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
     cast(customers_start as {{ dbt.type_bigint() }}) as customers_start,
     cast(gained as {{ dbt.type_bigint() }}) as gained,
@@ -73,5 +76,5 @@ select
     cast(won_back as {{ dbt.type_bigint() }}) as won_back,
     cast(customers_end as {{ dbt.type_bigint() }}) as customers_end,
     cast(gained + won_back - lost as {{ dbt.type_bigint() }}) as net_change,
-    cast(gained * 1.0 / nullif(lost, 0) as {{ type_double() }}) as acquisition_retention_ratio
+    cast(gained * 1e0 / nullif(lost, 0) as {{ type_double() }}) as acquisition_retention_ratio
 from with_all

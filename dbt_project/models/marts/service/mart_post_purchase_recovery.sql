@@ -65,11 +65,11 @@ select
     cast(sum(case when is_window_observed and repurchased then 1 else 0 end) as {{ dbt.type_bigint() }})
         as repurchased_customers,
     cast(
-        sum(case when is_window_observed and repurchased then 1 else 0 end) * 1.0
+        sum(case when is_window_observed and repurchased then 1 else 0 end) * 1e0
         / nullif(sum(case when is_window_observed then 1 else 0 end), 0)
         as {{ type_double() }}
     ) as repurchase_rate,
     cast(sum(case when is_churned then 1 else 0 end) as {{ dbt.type_bigint() }}) as churned_customers,
-    cast(avg(case when is_churned then 1.0 else 0.0 end) as {{ type_double() }}) as churn_share
+    cast(avg(case when is_churned then 1e0 else 0e0 end) as {{ type_double() }}) as churn_share
 from per_customer
 group by resolution_bucket, is_solved

@@ -1,6 +1,6 @@
 -- One row per non-internal customer with a completed order on or before as_of_date: one 0-1 measure per
--- relationship-quality indicator, a weighted 0-100 composite over the indicators that have data, and a
--- health band (DECISIONS.md, Relationship health; weights and thresholds are vars).
+-- relationship-quality indicator (null without data), a weighted 0-100 composite over the indicators that have
+-- data, how many it used, and a health band (DECISIONS.md, Relationship health; weights and thresholds are vars).
 {% set w = var('health_weights') %}
 {% set indicators = ['satisfaction', 'trust', 'control_mutuality', 'commitment', 'mind_set', 'word_of_mouth'] %}
 with customers as (
@@ -52,11 +52,12 @@ inputs as (
         coalesce(window_tickets.breached_tickets, 0) as breached_tickets,
         coalesce(window_tickets.rated_tickets, 0) as rated_tickets,
         coalesce(window_tickets.good_ratings, 0) as good_ratings,
-        window_tickets.self_service_tickets * 1.0 / nullif(window_tickets.tickets, 0) as self_service_share,
+        window_tickets.self_service_tickets * 1e0 / nullif(window_tickets.tickets, 0) as self_service_share,
         customers.marketing_opt_in,
         {{ dbt.datediff('customers.first_order_date', as_of_date(), 'day') }} as tenure_days,
-        months.months_with_order * 1.0 / months.months_since_first_order as active_month_share,
+        months.months_with_order * 1e0 / months.months_since_first_order as active_month_share,
         nps.score as latest_nps,
+        nps.nps_category as latest_nps_category,
         coalesce(referrals.referred_customers, 0) as referred_customers
     from customers
     inner join months on customers.customer_id = months.customer_id
@@ -69,25 +70,31 @@ inputs as (
 indicators as (
     select
         *,
-        good_ratings * 1.0 / nullif(rated_tickets, 0) as satisfaction,
-        1 - (breached_tickets + refunded_orders) * 1.0 / nullif(tickets + completed_orders, 0) as trust,
+        good_ratings * 1e0 / nullif(rated_tickets, 0) as satisfaction,
+        1 - (breached_tickets + refunded_orders) * 1e0 / nullif(tickets + completed_orders, 0) as trust,
         case
             when marketing_opt_in is null and self_service_share is null then null
             when marketing_opt_in is null then self_service_share
-            when self_service_share is null then case when marketing_opt_in then 1.0 else 0.0 end
-            else ((case when marketing_opt_in then 1.0 else 0.0 end) + self_service_share) / 2
+            when self_service_share is null then case when marketing_opt_in then 1e0 else 0e0 end
+            else ((case when marketing_opt_in then 1e0 else 0e0 end) + self_service_share) / 2
         end as control_mutuality,
-        0.5 * least(tenure_days * 1.0 / {{ var('health_full_tenure_days') }}, 1.0) + 0.5 * active_month_share
+        0.5e0 * least(tenure_days * 1e0 / {{ var('health_full_tenure_days') }}, 1e0) + 0.5e0 * active_month_share
             as commitment,
-        latest_nps / 10.0 as mind_set,
-        least(referred_customers * 1.0 / {{ var('health_full_referrals') }}, 1.0) as word_of_mouth
+        -- The latest response's NPS category: promoter 1, passive 0.5, detractor 0 (null without a response).
+        case latest_nps_category when 'promoter' then 1e0 when 'passive' then 0.5e0 when 'detractor' then 0e0 end
+            as mind_set,
+        -- Referrals are the only word-of-mouth data: a customer who referred nobody has no data, not a 0.
+        case
+            when referred_customers > 0
+                then least(referred_customers * 1e0 / {{ var('health_full_referrals') }}, 1e0)
+        end as word_of_mouth
     from inputs
 ),
 
 scored as (
     select
         *,
-        100.0 * (
+        100e0 * (
             {%- for name in indicators %}
             coalesce({{ w[name] }} * {{ name }}, 0){{ ' +' if not loop.last }}
             {%- endfor %}
@@ -96,7 +103,11 @@ scored as (
             (case when {{ name }} is not null then {{ w[name] }} else 0 end){{ ' +' if not loop.last else ',' }}
             {%- endfor %}
             0
-        ) as health_score
+        ) as health_score,
+        {%- for name in indicators %}
+        (case when {{ name }} is not null then 1 else 0 end){{ ' +' if not loop.last }}
+        {%- endfor %}
+            as indicators_used
     from indicators
 )
 
@@ -108,6 +119,7 @@ select
     cast({{ name }} as {{ type_double() }}) as {{ name }},
     {%- endfor %}
     cast(health_score as {{ type_double() }}) as health_score,
+    cast(indicators_used as {{ dbt.type_bigint() }}) as indicators_used,
     cast(
         case
             when health_score >= {{ var('health_band_strong_min') }} then 'strong'

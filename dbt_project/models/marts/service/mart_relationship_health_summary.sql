@@ -8,8 +8,8 @@ select
         as retained_customers,
     cast(sum(case when lifecycle_stage = 'churned' then 1 else 0 end) as {{ dbt.type_bigint() }})
         as churned_customers,
-    cast(avg(case when lifecycle_stage in {{ live_stages() }} then 1.0 else 0.0 end) as {{ type_double() }})
+    cast(avg(case when lifecycle_stage in {{ live_stages() }} then 1e0 else 0e0 end) as {{ type_double() }})
         as retention_rate,
-    cast(avg(case when lifecycle_stage = 'churned' then 1.0 else 0.0 end) as {{ type_double() }}) as churn_share
+    cast(avg(case when lifecycle_stage = 'churned' then 1e0 else 0e0 end) as {{ type_double() }}) as churn_share
 from {{ ref('mart_relationship_health') }}
 group by health_band

@@ -17,7 +17,7 @@ ranked as (
         scored.*,
         summary.first_purchase_date,
         summary.last_purchase_date,
-        (row_number() over (order by scored.clv desc nulls last, scored.customer_id asc) - 1) * 1.0
+        (row_number() over (order by scored.clv desc nulls last, scored.customer_id asc) - 1) * 1e0
         / count(*) over () as clv_rank_share
     from scored
     inner join summary
@@ -28,12 +28,13 @@ select
     cast(customer_id as {{ dbt.type_string() }}) as customer_id,
     cast(acquisition_channel as {{ dbt.type_string() }}) as acquisition_channel,
     cast(frequency as {{ dbt.type_int() }}) as frequency,
-    cast(recency as {{ dbt.type_int() }}) as recency,
-    cast(t as {{ dbt.type_int() }}) as t,
+    cast(recency as {{ type_double() }}) as recency,
+    cast(t as {{ type_double() }}) as t,
     cast(monetary_value as {{ type_double() }}) as monetary_value,
     cast(first_purchase_date as date) as first_purchase_date,
     cast(last_purchase_date as date) as last_purchase_date,
     cast(p_alive as {{ type_double() }}) as p_alive,
+    cast(t_days - recency_days as {{ dbt.type_bigint() }}) as days_since_last_purchase,
     cast(expected_purchases as {{ type_double() }}) as expected_purchases,
     cast(discounted_expected_purchases as {{ type_double() }}) as discounted_expected_purchases,
     cast(expected_order_value as {{ type_double() }}) as expected_order_value,

@@ -1,6 +1,8 @@
--- One row per ticket: its latest version (updated_at, then file name, then line).
+-- One row per ticket version (ticket_id, updated_at): a ticket is exported again at each change, and the
+-- marts read the version current on as_of_date (int_tickets__resolved), so a later re-prioritisation does not
+-- rewrite the past. An identical version exported twice keeps the copy from the latest file, then line.
 with ranked as (
-    {{ latest_copy(source('raw', 'support_tickets'), ['ticket_id'], ['updated_at desc', '_file desc', '_line desc']) }}
+    {{ latest_copy(source('raw', 'support_tickets'), ['ticket_id', 'updated_at'], ['_file desc', '_line desc']) }}
 )
 
 select
