@@ -49,6 +49,7 @@ class Scale:
 
 SCALES = {
     "sample": Scale("sample", 3_000),
+    "10k": Scale("10k", 10_000),
     "100k": Scale("100k", 100_000),
     "1m": Scale("1m", 1_000_000),
 }

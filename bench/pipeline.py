@@ -39,8 +39,12 @@ def settings_for(root: Path, landing: Path) -> Settings:
     )
 
 
-def run(root: Path, landing: Path) -> dict:
+def run(root: Path, landing: Path, artifacts: Path | None = None) -> dict:
+    """One job run on the warehouse under `root`; dbt's manifests and run results are kept in `artifacts`
+    (default `root`): the increment keeps its own, so the floor always reads the full build's SQL."""
     settings = settings_for(root, landing)
+    artifacts = artifacts or root
+    artifacts.mkdir(parents=True, exist_ok=True)
     with TreeRssSampler() as sampler:
         started = time.time()
         from dagster import DagsterInstance
@@ -69,7 +73,9 @@ def run(root: Path, landing: Path) -> dict:
     steps = _steps(logs)
     for step in steps.values():
         step["stage"] = stage_of_op.get(step["step_key"], "checks")  # asset-check ops
-    dbt = {op: _dbt_run_results(op, result.run_id, root, steps.get(op)) for op in DBT_STEPS if op in steps}
+    dbt = {
+        op: _dbt_run_results(op, result.run_id, artifacts, steps.get(op)) for op in DBT_STEPS if op in steps
+    }
 
     stages = {name: {"seconds": 0.0, "cpu_seconds": 0.0, "steps": 0, "windows": []} for name in STAGES}
     for step in steps.values():
@@ -146,7 +152,7 @@ def _steps(logs) -> dict[str, dict]:
     return steps
 
 
-def _dbt_run_results(op: str, run_id: str, root: Path, step: dict | None) -> dict:
+def _dbt_run_results(op: str, run_id: str, artifacts: Path, step: dict | None) -> dict:
     """Split one dbt step by dbt's run_results.json: node times, check-only time, slowest models."""
     targets = sorted((DBT_PROJECT_DIR / "target").glob(f"{op}-{run_id[:7]}-*"))
     results = []
@@ -154,8 +160,8 @@ def _dbt_run_results(op: str, run_id: str, root: Path, step: dict | None) -> dic
         path = target / "run_results.json"
         if path.exists():
             results += json.loads(path.read_text())["results"]
-            shutil.copy(path, root / f"run_results_{op}.json")
-            shutil.copy(target / "manifest.json", root / f"manifest_{op}.json")  # its compiled SQL
+            shutil.copy(path, artifacts / f"run_results_{op}.json")
+            shutil.copy(target / "manifest.json", artifacts / f"manifest_{op}.json")  # its compiled SQL
         shutil.rmtree(target, ignore_errors=True)  # one directory per invocation; ours, not needed again
     by_type: dict[str, list[Interval]] = {}
     models = []
@@ -201,9 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, required=True)
     parser.add_argument("--landing", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--artifacts", type=Path, help="where dbt's manifests and run results go (default root)"
+    )
     args = parser.parse_args(argv)
     args.root.mkdir(parents=True, exist_ok=True)
-    result = run(args.root.resolve(), args.landing.resolve())
+    artifacts = args.artifacts.resolve() if args.artifacts else None
+    result = run(args.root.resolve(), args.landing.resolve(), artifacts)
     args.out.write_text(json.dumps(result, indent=2))
     peak = result["peak_rss_bytes"]["tree_sampled"] / GIB
     print(

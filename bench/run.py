@@ -7,6 +7,12 @@
    weighted fit (bench/clv_compare.py), pandas from the landing files (bench/pandas_baseline.py).
 4. Daily increment: the last day's files added, the job run again on the built warehouse.
 
+Steps run in that order whatever order `--steps` names them: the increment changes the warehouse and the
+landing directory, so it runs last and every other figure is measured on the full build alone. The
+increment keeps dbt's artifacts in <scale>/increment/, apart from the full build's that the floor reads.
+`--history-years N` generates N years of history ending on the same day (scale `<name>-<N>y`), to show the
+increment stays flat as history grows.
+
 Every measurement runs in its own process, one after another, so each peak memory is its own. Writes
 bench/out/<scale>/result.json, a copy in bench/results/<scale>.json, regenerates bench/RESULTS.md, and
 prints the table.
@@ -24,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -144,6 +150,7 @@ def run_scale(
     stage_landing(data_dir, landing, next_day, scale.end)
     result: dict = {
         "scale": scale.name,
+        "commit": commit_id(),
         "generator": {
             "customers": scale.customers,
             "seed": scale.seed,
@@ -166,9 +173,7 @@ def run_scale(
         raise SystemExit(f"the pipeline run left no warehouse: {result['pipeline']}")
     result["data"] = data_counts(Path(wh))
     _save(result, root, results_dir)
-    # In the order asked; a baseline measured after the increment sees the held-back day too (recorded).
-    for step in (s for s in steps if s != "pipeline"):
-        after_increment = "increment" in result
+    for step in (s for s in STEPS if s in steps and s != "pipeline"):
         if step == "floor":
             prepare = [sys.executable, "-m", "bench.floor", "prepare", "--root", str(root)]
             subprocess.run(prepare, env=bench_env(), check=True)
@@ -183,14 +188,30 @@ def run_scale(
             result["pandas"] = _python("bench.pandas_baseline", *args, out=root / "pandas.json")
         elif step == "increment":
             added = add_next_day(landing, next_day)
-            args = ["--root", str(root), "--landing", str(landing)]
+            args = ["--root", str(root), "--landing", str(landing), "--artifacts", str(root / "increment")]
             result["increment"] = _python("bench.pipeline", *args, out=root / "increment.json")
             result["increment"]["files_added"] = len(added)
-        key = {"clv": "clv_fit"}.get(step, step)
-        if key in result and step != "increment":
-            result[key]["after_increment"] = after_increment
         _save(result, root, results_dir)
     return result
+
+
+def commit_id() -> str:
+    """The commit measured, with `-dirty` when the work tree differs from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = git(
+        "status", "--porcelain", "--untracked-files=no", "--", "orchestration", "dbt_project", "bench"
+    )
+    return f"{head}-dirty" if dirty else head
+
+
+def history_scale(scale: Scale, years: int) -> Scale:
+    """`scale` with `years` of history ending on its last day, named `<name>-<years>y`."""
+    start = scale.end - timedelta(days=365 * years - 1)
+    return Scale(f"{scale.name}-{years}y", scale.customers, start, scale.end, scale.seed)
 
 
 def _save(result: dict, root: Path, results_dir: Path | None) -> None:
@@ -224,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--end", type=date.fromisoformat, default=date(2025, 12, 31))
     parser.add_argument("--steps", default=",".join(STEPS), help=f"subset of {','.join(STEPS)}")
     parser.add_argument(
+        "--history-years", type=int, help="years of history ending on --end (scale named <scale>-<N>y)"
+    )
+    parser.add_argument(
         "--reuse", type=Path, help="a complete generation with the same arguments to hard-link"
     )
     parser.add_argument("--out-dir", type=Path, default=OUT_DIR, help="where data and runs go")
@@ -235,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
         scale = SCALES[args.scale]
     else:
         parser.error(f"unknown scale {args.scale!r}: use {', '.join(SCALES)} or pass --customers")
+    if args.history_years:
+        scale = history_scale(scale, args.history_years)
     steps = tuple(s for s in args.steps.split(",") if s)
     results_dir = None if args.no_report else RESULTS_DIR
     result = run_scale(scale, steps, args.out_dir.resolve(), results_dir, args.reuse)

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m orchestration") -
     from dagster import DagsterInstance
 
     from orchestration.definitions import make_definitions
+    from orchestration.lib import nothing_new
     from orchestration.lib.alerts import ALERTED_BY_TAG, send_run_alert
     from orchestration.lib.summary import render
     from orchestration.settings import Settings
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m orchestration") -
         raise_on_error=False,
         # execute_in_process evaluates no sensor: this process sends the run's alert, and the tag tells the
         # alert sensors of a daemon on the same DAGSTER_HOME not to send it twice.
-        tags={ALERTED_BY_TAG: "cli"},
+        # A full refresh rewrites every row, so every check judges every row (lib/nothing_new.py).
+        tags={ALERTED_BY_TAG: "cli", **({nothing_new.FULL_CHECKS_TAG: "true"} if args.full_refresh else {})},
     )
     alert = send_run_alert(instance, result.run_id, settings)
     if alert is not None:
@@ -76,6 +78,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m orchestration") -
         print(f"{alert.summary} (sent to {where}: {settings.alert_log_path()})", file=sys.stderr)
     if not result.success:
         return 1
+    if instance.get_run_by_id(result.run_id).tags.get(nothing_new.RUN_TAG) == "true":
+        print(f"Nothing new: no new landing file in {settings.landing_dir} since the current serving build.")
+        return 0
     print(render(settings))
     return 0
 

@@ -19,15 +19,16 @@ def settings_under(root: Path, landing_dir: Path = SAMPLE_LANDING_DIR) -> Settin
     )
 
 
-def build_through_dagster(settings: Settings):
-    """Materialize every asset of the real Definitions, as `make run` does, into `settings`' paths."""
+def build_through_dagster(settings: Settings, tags: dict[str, str] | None = None):
+    """Materialize every asset of the real Definitions, as `make run` does, into `settings`' paths (`tags`
+    as a schedule sets them, e.g. the weekly full checks)."""
     from dagster import DagsterInstance
 
     from orchestration.definitions import make_definitions
 
     defs = make_definitions(settings)
     return defs.resolve_job_def("build_warehouse").execute_in_process(
-        instance=DagsterInstance.ephemeral(), raise_on_error=False
+        instance=DagsterInstance.ephemeral(), raise_on_error=False, tags=tags
     )
 
 

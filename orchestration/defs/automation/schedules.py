@@ -15,6 +15,7 @@ from dagster import (
 )
 
 from orchestration.defs.automation.status import SCHEDULE_STATUS, SENSOR_STATUS
+from orchestration.lib.nothing_new import FULL_CHECKS_TAG
 from orchestration.lib.raw_schema import RAW_TABLES, export_period
 from orchestration.settings import Settings
 
@@ -24,7 +25,18 @@ daily_build = ScheduleDefinition(
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
     default_status=SCHEDULE_STATUS,
-    description="Rebuild every day at 02:00 UTC, after the nightly exports land.",
+    description="Rebuild every day at 02:00 UTC, after the nightly exports land (seconds when nothing new).",
+)
+
+weekly_full_checks = ScheduleDefinition(
+    name="weekly_full_checks",
+    job_name="build_warehouse",
+    cron_schedule="0 4 * * 0",
+    execution_timezone="UTC",
+    tags={FULL_CHECKS_TAG: "true"},
+    default_status=SCHEDULE_STATUS,
+    description="Every Sunday at 04:00 UTC: the build with every check judging every row, not only the "
+    "rows the day added (dbt tests and GX suites on whole tables, every reconciliation).",
 )
 
 

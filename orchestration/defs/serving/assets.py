@@ -15,6 +15,7 @@ from dagster import (
     asset,
 )
 
+from orchestration.lib import nothing_new
 from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.lib.serving.publish import SERVING_DB, publish_marts
 from orchestration.resources import DuckDBWarehouse
@@ -39,7 +40,8 @@ def mart_keys(manifest_path: Path = DBT_PROJECT_DIR / "target" / "manifest.json"
     owners=["team:data-platform"],
     freshness_policy=FRESHNESS_POLICY,
     description="Marts copied (PII masked) to a new read-only serving build and swapped in atomically; "
-    "the visual report and dbt docs regenerated. BI reads <serving_dir>/current only.",
+    "the visual report and dbt docs regenerated; unchanged marts shared with the previous build. "
+    "BI reads <serving_dir>/current only.",
 )
 def published_marts(
     context: AssetExecutionContext, warehouse: DuckDBWarehouse, settings: Settings
@@ -52,6 +54,7 @@ def published_marts(
         salt=settings.pii_salt,
         dbt_docs=settings.publish_dbt_docs,
         logger=context.log,
+        inputs=context.run.tags.get(nothing_new.INPUTS_TAG),
     )
     current = Path(settings.serving_dir) / "current"
     metadata = {
@@ -63,6 +66,9 @@ def published_marts(
         "report_path": MetadataValue.path(str(done.report_path)),
         "rows_per_mart": MetadataValue.json({m: e["rows"] for m, e in done.manifest["marts"].items()}),
         "pruned_builds": MetadataValue.json(done.pruned),
+        "marts_shared_with_previous_build": MetadataValue.int(
+            sum(1 for e in done.manifest["marts"].values() if e.get("shared_with"))
+        ),
     }
     if done.dbt_docs_path:
         metadata["dbt_docs"] = MetadataValue.url(done.dbt_docs_path.as_uri())

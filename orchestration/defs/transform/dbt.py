@@ -26,6 +26,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.transform.row_counts import with_row_counts
+from orchestration.lib import nothing_new
 from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.lib.spark.engine import SparkEngine
 from orchestration.lib.spark.steps import (
@@ -102,8 +103,11 @@ def _build(
     raw_first: bool = False,
 ):
     args = ["build"]
-    if config.as_of_date:
-        args += ["--vars", json.dumps({"as_of_date": config.as_of_date})]
+    dbt_vars = {"as_of_date": config.as_of_date} if config.as_of_date else {}
+    if context.run.tags.get(nothing_new.FULL_CHECKS_TAG) == "true":
+        dbt_vars["full_checks"] = True  # dbt tests judge every row, not only the rows this build wrote
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
     if config.full_refresh:
         args.append("--full-refresh")
     # profiles.yml and dbt_project.yml read env_var(): dbt sees this run's settings and its warehouse.
@@ -177,7 +181,30 @@ def dbt_before_clv(
     spark: SparkEngine,
     config: DbtBuildConfig,
 ):
+    if not _anything_new(context, warehouse, settings, config):
+        return  # no output: every step downstream (CLV, marts, checks, publish) is skipped
     yield from _build(context, dbt, warehouse, settings, spark, config, raw_first=True)
+
+
+def _anything_new(
+    context: AssetExecutionContext, warehouse: DuckDBWarehouse, settings: Settings, config: DbtBuildConfig
+) -> bool:
+    """False when the current serving build was made from exactly this warehouse's files and this dbt code
+    (lib/nothing_new.py): the run is then logged and tagged "nothing new". Otherwise the inputs' fingerprint
+    is tagged on the run, for the publish step to record."""
+    with warehouse.connect(read_only=True) as con:
+        inputs = nothing_new.fingerprint(con, dbt_project.manifest_path)
+    full_checks = context.run.tags.get(nothing_new.FULL_CHECKS_TAG) == "true"
+    forced = config.full_refresh or config.as_of_date or full_checks
+    if not forced and inputs == nothing_new.served_fingerprint(Path(settings.serving_dir)):
+        context.log.info(
+            "Nothing new: no landing file loaded and no model changed since the current serving build; "
+            "dbt, CLV, checks and publish are skipped."
+        )
+        context.instance.add_run_tags(context.run_id, {nothing_new.RUN_TAG: "true"})
+        return False
+    context.instance.add_run_tags(context.run_id, {nothing_new.INPUTS_TAG: inputs})
+    return True
 
 
 @dbt_assets(

@@ -30,15 +30,11 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.lib.quality.context import (
-    CONTEXT_DIR,
-    open_context,
-    render_data_docs,
-    result_page,
-    validate_frame,
-)
+from orchestration.lib.nothing_new import FULL_CHECKS_TAG
 from orchestration.resources import DuckDBWarehouse
-from orchestration.settings import Settings
+from orchestration.settings import PROJECT_ROOT, Settings
+
+CONTEXT_DIR = PROJECT_ROOT / "expectations"  # the committed GX file context (lib/quality/context.py)
 
 MAX_MESSAGES = 8
 
@@ -53,7 +49,8 @@ class Batch:
 
 
 class BatchSource(Protocol):
-    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]: ...
+    def batches(self, con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[Batch]:
+        """The frames to validate: what is new since the suite last passed, or `everything`."""
 
     def accept(self, con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> None:
         """Called after every critical expectation passed on every batch (e.g. to mark files validated)."""
@@ -67,7 +64,7 @@ class SqlFrame:
     label: str
     index_columns: tuple[str, ...] = field(default=())
 
-    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
+    def batches(self, con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[Batch]:
         return [Batch(self.label, con.execute(self.query).df(), self.index_columns)]
 
     def accept(self, con: duckdb.DuckDBPyConnection, batches: list[Batch]) -> None:
@@ -171,17 +168,22 @@ def gx_asset_checks(
     @multi_asset_check(specs=specs, name=name, compute_kind="great_expectations")
     def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, settings: Settings):
         reports_dir = Path(settings.reports_dir)
-        gx_context = open_context(reports_dir)
         run_name = context.run.run_id[:8]
+        everything = context.run.tags.get(FULL_CHECKS_TAG) == "true"  # weekly / full refresh
+        gx = None  # GX is imported and its context opened only when a batch needs validating
         outcomes, keys = [], []
         for check in checks:
             with warehouse.connect() as con:
                 con.execute("set enable_progress_bar = false")
-                batches = check.source.batches(con)
+                batches = check.source.batches(con, everything)
             failed: dict[str, list[str]] = {"critical": [], "warning": []}
             rows, check_keys = 0, []
+            if batches and gx is None:
+                from orchestration.lib.quality import context as gx
+
+                gx_context = gx.open_context(reports_dir)
             for batch in batches:
-                result, key = validate_frame(
+                result, key = gx.validate_frame(
                     gx_context,
                     check.suite_name,
                     batch.frame,
@@ -200,14 +202,18 @@ def gx_asset_checks(
                     check.source.accept(con, batches)
             outcomes.append((check, batches, rows, failed, check_keys))
             keys += check_keys
-        index = render_data_docs(gx_context, reports_dir, keys)
-        for check, batches, rows, failed, check_keys in outcomes:
+        metadata = {}
+        if gx is not None:
+            index = gx.render_data_docs(gx_context, reports_dir, keys)
             metadata = {
                 "data_docs": MetadataValue.path(str(index)),
-                "result_pages": MetadataValue.md(
-                    "\n".join(f"- {result_page(reports_dir, k).as_uri()}" for k in check_keys) or "none"
-                ),
                 "data_docs_url": MetadataValue.url(index.as_uri()),
+            }
+        for check, batches, rows, failed, check_keys in outcomes:
+            pages = [f"- {gx.result_page(reports_dir, k).as_uri()}" for k in check_keys] if gx else []
+            check_metadata = {
+                **metadata,
+                "result_pages": MetadataValue.md("\n".join(pages) or "none"),
                 "batches": MetadataValue.int(len(batches)),
                 "rows_validated": MetadataValue.int(rows),
             }
@@ -223,7 +229,7 @@ def gx_asset_checks(
                     passed=not failed[level],
                     severity=severity,
                     description=_summary(level, batches, rows, failed[level]),
-                    metadata={**metadata, "failures": MetadataValue.int(len(failed[level]))},
+                    metadata={**check_metadata, "failures": MetadataValue.int(len(failed[level]))},
                 )
 
     return _check

@@ -63,17 +63,25 @@ def current_files(con: duckdb.DuckDBPyConnection, table_name: str) -> pd.DataFra
     return con.execute(CURRENT_FILES, {"table": table_name}).df()
 
 
-def pending_files(con: duckdb.DuckDBPyConnection, suite_name: str, table_name: str) -> pd.DataFrame:
-    """Files whose current content has not passed `suite_name` (rejected files included)."""
+def pending_files(
+    con: duckdb.DuckDBPyConnection, suite_name: str, table_name: str, everything: bool = False
+) -> pd.DataFrame:
+    """Files whose current content has not passed `suite_name` (rejected files included); every file with
+    `everything` (the weekly whole-table run)."""
     con.execute(VALIDATED_DDL)
-    files = current_files(con, table_name)
-    files = files[files["status"].isin([*HOLDS_ROWS, "rejected"])]
-    done = con.execute(
-        "select file, sha256 from quality.validated_files where suite_name = ? and table_name = ?",
-        [suite_name, table_name],
+    if not _has_ledger(con):
+        return pd.DataFrame(columns=["file", "sha256", "status", "rows_in_file"])
+    # One query (an anti-join in DuckDB): a run with nothing new pays milliseconds per suite.
+    return con.execute(
+        f"""select * from ({CURRENT_FILES}) as f
+        where status in ('loaded', 'changed_after_load', 'rejected')
+          and ($everything or not exists (
+            select 1 from quality.validated_files v
+            where v.suite_name = $suite and v.table_name = $table and v.file = f.file and v.sha256 = f.sha256
+          ))
+        order by file""",
+        {"table": table_name, "suite": suite_name, "everything": everything},
     ).df()
-    merged = files.merge(done, on=["file", "sha256"], how="left", indicator=True)
-    return merged[merged["_merge"] == "left_only"].drop(columns="_merge").reset_index(drop=True)
 
 
 def mark_validated(
@@ -87,7 +95,9 @@ def mark_validated(
     try:
         con.execute(
             "insert into quality.validated_files "
-            "select suite_name, table_name, file, sha256, now() from _q_validated"
+            "select suite_name, table_name, file, sha256, now() from _q_validated q where not exists ("
+            "select 1 from quality.validated_files v where (v.suite_name, v.table_name, v.file, v.sha256) "
+            "= (q.suite_name, q.table_name, q.file, q.sha256))"
         )
     finally:
         con.unregister("_q_validated")
@@ -111,8 +121,8 @@ class RawRows:
     def suite_name(self) -> str:
         return f"raw_{self.table.name}"
 
-    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
-        pending = pending_files(con, self.suite_name, self.table.name)
+    def batches(self, con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[Batch]:
+        pending = pending_files(con, self.suite_name, self.table.name, everything)
         pending = pending[pending["status"].isin(HOLDS_ROWS)]
         if self.table.optional_rows:  # a file that added no rows to an optional table has nothing to check
             pending = pending[pending["rows_accepted"].fillna(0) > 0]
@@ -132,22 +142,36 @@ class RawRows:
             mark_validated(con, self.suite_name, self.table.name, b.payload)
 
 
-def file_profiles(con: duckdb.DuckDBPyConnection, table: RawTable) -> pd.DataFrame:
-    """Per file in `raw.<table>`: its rows, the non-null count of every documented column, and the rows
-    that repeat a record of the same file (both copies counted, like GX's uniqueness expectations)."""
+def file_profiles(
+    con: duckdb.DuckDBPyConnection, table: RawTable, files: list[str] | None = None
+) -> pd.DataFrame:
+    """Per file in `raw.<table>` (only `files` when given): its rows, the non-null count of every documented
+    column, and the rows that repeat a record of the same file (both copies counted, like GX's uniqueness
+    expectations)."""
     counts = ", ".join(f'count("{c.name}") as "{c.name}"' for c in table.columns)
     key = ", ".join(f'"{c}"' for c in record_key(table))
+    rows = f'(select * from raw."{table.name}" where $all or _file in (select unnest($files)))'
     return con.execute(
         f"""with per_file as (
-            select _file as file, count(*) as raw_rows, {counts} from raw."{table.name}" group by _file
+            select _file as file, count(*) as raw_rows, {counts} from {rows} group by _file
         ), repeats as (
             select _file as file, sum(n) as repeated_rows
-            from (select _file, {key}, count(*) as n from raw."{table.name}" group by all having count(*) > 1)
+            from (select _file, {key}, count(*) as n from {rows} group by all having count(*) > 1)
             group by _file
         )
         select per_file.*, coalesce(repeats.repeated_rows, 0) as repeated_rows
-        from per_file left join repeats using (file)"""
+        from per_file left join repeats using (file)""",
+        {"all": files is None, "files": files or []},
     ).df()
+
+
+def profiled_files(current: pd.DataFrame, pending: pd.DataFrame) -> list[str]:
+    """The files load_health_frame reads profiles of: each pending file and the RECENT_FILES before it."""
+    held = sorted(current.loc[current["status"].isin(HOLDS_ROWS), "file"])
+    needed = set(pending["file"])
+    for file in pending["file"]:
+        needed.update([h for h in held if h < file][-RECENT_FILES:])
+    return sorted(needed)
 
 
 def load_health_frame(
@@ -253,8 +277,8 @@ class RawLoadHealth:
     table: RawTable
     suite_name: str = "raw_load_health"
 
-    def batches(self, con: duckdb.DuckDBPyConnection) -> list[Batch]:
-        pending = pending_files(con, self.suite_name, self.table.name)
+    def batches(self, con: duckdb.DuckDBPyConnection, everything: bool = False) -> list[Batch]:
+        pending = pending_files(con, self.suite_name, self.table.name, everything)
         if pending.empty:
             return []
         current = current_files(con, self.table.name)
@@ -262,10 +286,11 @@ class RawLoadHealth:
             """select file, count(*) as rows,
                 mode(coalesce(column_name || ': ', '') || regexp_replace(reason, '^''.*'' ', ''))
                     as top_reason
-            from raw._quarantine where table_name = ? group by file""",
-            [self.table.name],
+            from raw._quarantine where table_name = ? and file in (select unnest(?)) group by file""",
+            [self.table.name, pending["file"].tolist()],
         ).df()
-        frame = load_health_frame(current, pending, file_profiles(con, self.table), quarantine, self.table)
+        profiles = file_profiles(con, self.table, profiled_files(current, pending))
+        frame = load_health_frame(current, pending, profiles, quarantine, self.table)
         label = _label(self.table, pending) + " load"
         index = ("file", "rows_in_file", "top_quarantine_reason", "emptied_columns", "message")
         return [Batch(label, frame, index, payload=pending, unit="files")]

@@ -14,13 +14,27 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-
-import great_expectations.expectations as gxe
-from great_expectations import ExpectationSuite
-from great_expectations.expectations import Expectation
+from typing import TYPE_CHECKING
 
 from orchestration.lib.raw_schema import RAW_TABLES, Column, RawTable
 from orchestration.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+    from great_expectations.expectations import Expectation
+
+
+class _LazyExpectations:
+    """`great_expectations.expectations`, imported on first use: the limits and names in this module are
+    read by every process that loads the Definitions, which should not pay GX's seconds of import."""
+
+    def __getattr__(self, name: str):
+        import great_expectations.expectations as module
+
+        return getattr(module, name)
+
+
+gxe = _LazyExpectations()
 
 SUITES_DIR = PROJECT_ROOT / "expectations" / "expectations"
 CRITICAL, WARNING = "critical", "warning"
@@ -221,6 +235,8 @@ def raw_load_suite() -> ExpectationSuite:
 
 
 def _suite(name: str, expectations: list[Expectation], doc: str) -> ExpectationSuite:
+    from great_expectations import ExpectationSuite
+
     suite = ExpectationSuite(name=name, expectations=expectations, meta={"notes": doc})
     suite.id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"retention-warehouse/{name}"))
     for i, e in enumerate(suite.expectations):

@@ -2,6 +2,10 @@
 
 write:   the `marts` schema only, PII masked, into builds/.tmp-<id>/serving.duckdb (old storage format) and
          one Parquet file per mart; the visual report and (optionally) the static dbt docs beside them.
+         Copy-on-write from the current build: a mart whose content key (its masking plan, salt, row count
+         and an order-independent sum of row hashes) equals the current build's keeps that build's Parquet
+         file (hard link) and table (serving.duckdb starts as a copy of the current one; only changed marts
+         are dropped and written again); the dbt docs are linked when the dbt code is unchanged.
 audit:   reopen what was written: every mart's row count and columns match the build database, no
          personal column or email-shaped value is published in clear, the file has the old storage format.
 publish: manifest.json last, fsync everything, rename the directory to builds/<id>, then swap `current`.
@@ -16,6 +20,7 @@ prints "serving-test-pause <stage>" to stderr, so a test can kill -9 the publish
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -62,8 +67,10 @@ def publish_marts(
     salt: str = "",
     dbt_docs: bool = True,
     logger: Any = log,
+    inputs: str | None = None,
 ) -> Published:
-    """Publish the `marts` schema of `source_db` as a new serving build and make it current.
+    """Publish the `marts` schema of `source_db` as a new serving build and make it current. `inputs`: the
+    fingerprint of the files and code the marts were built from (lib/nothing_new.py), None if unknown.
 
     `keep` and `salt` are Settings.serving_keep_builds and Settings.pii_salt (empty: the sample salt)."""
     if keep < 1:
@@ -82,13 +89,18 @@ def publish_marts(
             tmp = builds.builds_dir(serving_dir) / f"{builds.TMP_PREFIX}{build_id}"
             (tmp / PARQUET_DIR).mkdir(parents=True)
             logger.info(f"publishing {len(marts)} marts from {source_db} as build {build_id}")
+            previous = _current(serving_dir)
             try:
-                entries = _write(source, tmp, build_id, as_of, created, plans, salt)
+                entries = _write(source, tmp, build_id, as_of, created, plans, salt, previous)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)  # a failed build is never left half-written
                 raise
+        shared = [m for m, e in entries.items() if e.get("shared_with")]
+        if shared:
+            logger.info(f"{len(shared)} of {len(entries)} marts unchanged, shared with {previous[0].name}")
+        code = dbt_code_state()
         try:
-            docs_path = _audit_and_document(tmp, source_db, build_id, entries, dbt_docs)
+            docs_path = _audit_and_document(tmp, source_db, build_id, entries, dbt_docs, previous, code)
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat() if as_of else None,
@@ -101,6 +113,8 @@ def publish_marts(
                 "dbt_docs": DBT_DOCS if docs_path else None,
                 "pii_salt": "sample default" if sample_salt else "RW_PII_SALT",
                 "marts": entries,
+                "inputs": inputs,
+                "dbt_code": code,
             }
             _write_json(tmp / builds.MANIFEST, manifest)  # last: a build without one is incomplete
             builds.make_read_only(tmp)
@@ -130,7 +144,13 @@ def publish_marts(
 
 
 def _audit_and_document(
-    tmp: Path, source_db: Path, build_id: str, entries: dict[str, dict[str, Any]], dbt_docs: bool
+    tmp: Path,
+    source_db: Path,
+    build_id: str,
+    entries: dict[str, dict[str, Any]],
+    dbt_docs: bool,
+    previous: tuple[Path, dict[str, Any]] | None,
+    code: str | None,
 ) -> Path | None:
     """Check what was written, then add the report (from the serving copy: exactly what BI sees) and docs."""
     _audit(tmp, build_id, entries)
@@ -139,9 +159,42 @@ def _audit_and_document(
     write_report(tmp / SERVING_DB, tmp / REPORT)
     if not dbt_docs:
         return None
+    if previous and code and previous[1].get("dbt_code") == code and (previous[0] / DBT_DOCS).is_file():
+        os.link(previous[0] / DBT_DOCS, tmp / DBT_DOCS)  # same models, same columns: the same docs
+        return tmp / DBT_DOCS
     from orchestration.lib.serving.dbt_docs import generate_static_docs
 
     return generate_static_docs(source_db, tmp / DBT_DOCS)
+
+
+def _current(serving_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The current build's directory and manifest, the base a new build shares unchanged files with."""
+    build = builds.current_build(serving_dir)
+    if build is None:
+        return None
+    build_dir = builds.builds_dir(serving_dir) / build
+    try:
+        return build_dir, json.loads((build_dir / builds.MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def dbt_code_state() -> str | None:
+    """The dbt code the marts were built from (lib/nothing_new.py), None without a manifest."""
+    from orchestration.lib.nothing_new import code_state
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    return code_state(manifest, manifest.stat().st_mtime_ns) if manifest.is_file() else None
+
+
+def _content_key(source: duckdb.DuckDBPyConnection, mart: str, selected: list[str], salt: str) -> str:
+    """What a mart publishes, as a hash: its select list (masking), the salt, its rows (order-independent)."""
+    rows, digest = source.execute(
+        f'select count(*), sum(hash(t)::hugeint)::varchar from marts."{mart}" t'
+    ).fetchone()
+    salted = hashlib.sha256(salt.encode()).hexdigest()
+    return hashlib.sha256(json.dumps([selected, salted, rows, digest]).encode()).hexdigest()[:32]
 
 
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -204,48 +257,79 @@ def _write(
     created: datetime,
     plans: dict[str, list[ColumnPlan]],
     salt: str,
+    previous: tuple[Path, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     serving_file = tmp / SERVING_DB
+    prev_dir, prev_marts = (previous[0], previous[1].get("marts", {})) if previous else (None, {})
+    if prev_dir and (prev_dir / SERVING_DB).is_file():
+        shutil.copyfile(prev_dir / SERVING_DB, serving_file)  # unchanged marts' tables come with it
+    else:
+        prev_marts = {}
     source.execute(
         f"attach '{_sql_path(serving_file)}' as srv (storage_version '{SERVING_STORAGE_VERSION}', read_write)"
     )
     source.execute("set variable rw_pii_salt = ?", [salt])
     entries: dict[str, dict[str, Any]] = {}
     try:
-        source.execute("create schema srv.marts")
+        source.execute("create schema if not exists srv.marts")
+        for (stale,) in source.execute(
+            "select table_name from duckdb_tables() where database_name = 'srv' and schema_name = 'marts'"
+        ).fetchall():
+            if stale not in plans:
+                source.execute(f'drop table srv.marts."{stale}"')
         source.execute(
-            "create table srv.main._build as select ?::varchar as build_id, ?::date as as_of_date, "
-            "?::timestamptz as created_at",
+            "create or replace table srv.main._build as select ?::varchar as build_id, "
+            "?::date as as_of_date, ?::timestamptz as created_at",
             [build_id, as_of, created],
         )
         for i, (mart, columns) in enumerate(sorted(plans.items())):
             selected = [s for s in (c.select_sql() for c in columns) if s]
-            source.execute(
-                f'create table srv.marts."{mart}" as select {", ".join(selected)} from marts."{mart}"'
-            )
+            key = _content_key(source, mart, selected, salt)
             parquet = f"{PARQUET_DIR}/{mart}.parquet"
-            source.execute(
-                f"copy srv.marts.\"{mart}\" to '{_sql_path(tmp / parquet)}' "
-                f"(format parquet, compression zstd, kv_metadata {{build_id: '{build_id}'}})"
-            )
-            served = source.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_catalog = 'srv' and table_schema = 'marts' and table_name = ? "
-                "order by ordinal_position",
-                [mart],
-            ).fetchall()
-            entries[mart] = {
-                "rows": source.execute(f'select count(*) from marts."{mart}"').fetchone()[0],
-                "columns": [{"name": c, "type": t} for c, t in served],
-                "masked": {c.name: c.action for c in columns if c.action in ("hash", "drop", "hash_guest")},
-                "parquet": parquet,
-            }
+            prior = prev_marts.get(mart)
+            if prior and prior.get("content_key") == key and (prev_dir / prior["parquet"]).is_file():
+                os.link(prev_dir / prior["parquet"], tmp / parquet)
+                entries[mart] = {**prior, "shared_with": prior.get("shared_with") or prev_dir.name}
+            else:
+                entries[mart] = _write_mart(source, tmp, build_id, mart, columns, selected, parquet, key)
             if i == 0:
                 _test_pause("writing")
     finally:
         source.execute("reset variable rw_pii_salt")
         source.execute("detach srv")  # checkpoints: no .wal is left beside the file
     return entries
+
+
+def _write_mart(
+    source: duckdb.DuckDBPyConnection,
+    tmp: Path,
+    build_id: str,
+    mart: str,
+    columns: list[ColumnPlan],
+    selected: list[str],
+    parquet: str,
+    key: str,
+) -> dict[str, Any]:
+    """One mart, masked, into the serving database (replacing the previous build's) and its Parquet file."""
+    select = ", ".join(selected)
+    source.execute(f'create or replace table srv.marts."{mart}" as select {select} from marts."{mart}"')
+    source.execute(
+        f"copy srv.marts.\"{mart}\" to '{_sql_path(tmp / parquet)}' "
+        f"(format parquet, compression zstd, kv_metadata {{build_id: '{build_id}'}})"
+    )
+    served = source.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = 'srv' and table_schema = 'marts' and table_name = ? "
+        "order by ordinal_position",
+        [mart],
+    ).fetchall()
+    return {
+        "rows": source.execute(f'select count(*) from marts."{mart}"').fetchone()[0],
+        "columns": [{"name": c, "type": t} for c, t in served],
+        "masked": {c.name: c.action for c in columns if c.action in ("hash", "drop", "hash_guest")},
+        "parquet": parquet,
+        "content_key": key,
+    }
 
 
 def _audit(tmp: Path, build_id: str, entries: dict[str, dict[str, Any]]) -> None:
