@@ -54,7 +54,8 @@ def published_marts(
         salt=settings.pii_salt,
         dbt_docs=settings.publish_dbt_docs,
         logger=context.log,
-        inputs=context.run.tags.get(nothing_new.INPUTS_TAG),
+        # Read from the instance: the dbt step tagged the run after this step's run object was loaded.
+        inputs=context.instance.get_run_by_id(context.run_id).tags.get(nothing_new.INPUTS_TAG),
     )
     current = Path(settings.serving_dir) / "current"
     metadata = {
