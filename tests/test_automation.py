@@ -1,6 +1,6 @@
-"""Automation is on by default: the daily schedule, the landing sensor and the alert sensors start running
-on a fresh DAGSTER_HOME, and `RW_AUTOMATION=off` (a second environment, a laptop) starts them all stopped.
-Read from the definitions, and as the webserver's GraphQL API reports them on a fresh instance."""
+"""Automation is on by default: the daily and weekly schedules, the landing sensor and the alert sensors start
+running on a fresh DAGSTER_HOME, and `RW_AUTOMATION=off` (a second environment, a laptop) starts them all
+stopped. Read from the definitions, and as the webserver's GraphQL API reports them on a fresh instance."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-AUTOMATIONS = {"daily_build", "new_landing_files", "alert_on_run_failure", "alert_on_failed_checks"}
+AUTOMATIONS = {
+    "daily_build",
+    "weekly_full_checks",
+    "new_landing_files",
+    "alert_on_run_failure",
+    "alert_on_failed_checks",
+}
 STATUSES = """
 import json
 import time
@@ -67,7 +73,7 @@ query($selector: RepositorySelector!) { repositoryOrError(repositorySelector: $s
 
 @pytest.mark.slow
 def test_the_webserver_shows_every_automation_running_on_a_fresh_instance(tmp_path: Path) -> None:
-    """What `make dev` shows on a fresh clone: the Automation page lists all four as running."""
+    """What `make dev` shows on a fresh clone: the Automation page lists all five as running."""
     from serving_screenshot import ARTIFACTS, CHROMIUM, chromium_screenshot
     from test_daily_webserver import LOCATIONS, _free_port, _graphql
 

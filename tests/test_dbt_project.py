@@ -103,7 +103,8 @@ def test_materialisation_is_set_per_folder_not_in_sql() -> None:
     }
     assert {"fct_orders", "fct_tickets", "fct_customer_months"} <= set(in_sql)
     for name, text in in_sql.items():
-        assert "materialized=rewrite_materialization()" in text and 'incremental_strategy="rewrite"' in text, name
+        assert "materialized=rewrite_materialization()" in text, name
+        assert 'incremental_strategy="rewrite"' in text, name
 
 
 def _declared_vars() -> set[str]:

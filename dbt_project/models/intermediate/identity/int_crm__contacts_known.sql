@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__touched_contacts') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="contact", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="contact", on_schema_change="fail"
+) }}
 -- One row per CRM contact known on as_of_date (a version saved on or before it), with its identity
 -- attributes: channel from the earliest version, current attributes from the latest version, internal
 -- if any version is flagged or uses an internal email domain (DECISIONS.md, Customers and identity).

@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__touched_contacts') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="email", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="email", on_schema_change="fail"
+) }}
 -- One row per normalised email seen on any known contact version, mapped to the lowest contact_id that
 -- ever used it (DECISIONS.md, resolution step 2) and to that contact's customer (contacts sharing a current
 -- email are one customer).

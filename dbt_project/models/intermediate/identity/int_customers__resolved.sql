@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail"
+) }}
 -- One row per customer known on as_of_date: every known CRM contact (ordered or not; contacts sharing a
 -- current email are one customer) plus every guest checkout email without a contact. Internal/test accounts
 -- are kept with is_internal = true so marts can drop them (DECISIONS.md, Customers and identity).

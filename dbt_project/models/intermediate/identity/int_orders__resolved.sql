@@ -6,7 +6,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__touched_orders') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="order", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="order", on_schema_change="fail"
+) }}
 with orders as (
     select * from {{ ref('int_orders__net_revenue') }}
     {% if is_incremental() %}where {{ rewritten_rows('order') }}{% endif %}

@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_customers') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="customer", on_schema_change="fail"
+) }}
 -- One row per order of a non-internal customer placed on or before as_of_date, amounts in the reporting
 -- currency (DECISIONS.md, Money and Orders).
 with orders as (

@@ -1,7 +1,9 @@
 -- depends_on: {{ ref('int_as_of_date__resolved') }}
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__affected_tickets') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="ticket", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="ticket", on_schema_change="fail"
+) }}
 -- One row per support ticket created on or before as_of_date (unknown requesters kept with a null
 -- customer_id, internal customers' tickets dropped), with response/resolution hours and SLA flags
 -- against the per-priority targets (vars sla_first_response_hours, sla_resolution_hours).

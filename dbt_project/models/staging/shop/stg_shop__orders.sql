@@ -4,7 +4,9 @@
 -- with an exchange rate loaded since then, are deduped and converted again from every copy of them.
 -- depends_on: {{ ref('int_incremental__state') }}
 -- depends_on: {{ ref('int_incremental__touched_rates') }}
-{{ config(materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="raw_order", on_schema_change="fail") }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="raw_order", on_schema_change="fail"
+) }}
 {% set raw_orders %}
     {%- if is_incremental() -%}
     (select * from {{ source('raw', 'shop_orders') }} where {{ rewritten_rows('raw_order') }})
