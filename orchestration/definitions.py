@@ -11,9 +11,9 @@ from functools import cache
 from pathlib import Path
 
 from dagster import Definitions, in_process_executor, load_from_defs_folder
-from dagster_dbt import DbtCliResource
 
 from orchestration.defs.transform.dbt import dbt_project
+from orchestration.lib.dbt_cli import WarehouseDbtCli
 from orchestration.lib.spark.engine import SparkEngine
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import Settings, settings_at_load
@@ -38,7 +38,7 @@ def make_definitions(settings: Settings) -> Definitions:
                 driver_memory=settings.spark_driver_memory,
             ),
             # The dbt of this interpreter's environment, whether or not the venv is on PATH.
-            "dbt": DbtCliResource(
+            "dbt": WarehouseDbtCli(
                 project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
             ),
         },

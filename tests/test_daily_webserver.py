@@ -113,6 +113,20 @@ def _copy_days(source: Path, target: Path, keep) -> list[str]:
 
 
 @pytest.mark.slow
+def _dbt_ran(run_id: str, resource_type: str) -> int:
+    """How many dbt nodes of `resource_type` the run's dbt steps executed (their run_results.json, in the
+    per-invocation target directories dagster-dbt names <step>-<run id[:7]>-...)."""
+    target = ROOT / "dbt_project" / "target"
+    results = [
+        r
+        for step in ("dbt_before_clv", "dbt_after_clv")
+        for path in target.glob(f"{step}-{run_id[:7]}-*/run_results.json")
+        for r in json.loads(path.read_text())["results"]
+    ]
+    assert results, f"no dbt run_results for run {run_id}"
+    return sum(1 for r in results if r["unique_id"].split(".")[0] == resource_type)
+
+
 def test_daily_job_and_landing_sensor_through_the_webserver(tmp_path: Path) -> None:
     from seeds.config import GeneratorConfig
     from seeds.generate import generate
@@ -219,6 +233,10 @@ def test_daily_job_and_landing_sensor_through_the_webserver(tmp_path: Path) -> N
             f"the second run must load exactly the new days: {loaded_second}"
         )
         assert kept > 0, "the second run rewrote every customer month: it was not incremental"
+        # dbt's unit tests judge the SQL, not the data: the first build ran them, the daily run on the same
+        # code (the serving build's) did not; its data tests still ran.
+        assert _dbt_ran(first, "unit_test") > 0 and _dbt_ran(first, "test") > 0
+        assert _dbt_ran(second, "unit_test") == 0 and _dbt_ran(second, "test") > 0
 
         # The community sign-up pop-up would cover the graph: mark it seen, as a user clicking it away.
         _graphql(port, "mutation { setNuxSeen }", {})

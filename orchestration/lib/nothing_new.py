@@ -55,11 +55,15 @@ def code_state(manifest_path: Path, mtime_ns: int) -> str:
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> str:
-    payload = {
-        "ledger": ledger_state(con),
-        "code": code_state(manifest_path, manifest_path.stat().st_mtime_ns),
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    """`<files>.<code>`: a digest of the ledger, then one of the code (code_of reads it back)."""
+    files = hashlib.sha256(json.dumps(ledger_state(con), default=str).encode()).hexdigest()[:16]
+    code = code_state(manifest_path, manifest_path.stat().st_mtime_ns)[:16]
+    return f"{files}.{code}"
+
+
+def code_of(inputs: str | None) -> str | None:
+    """The code part of a fingerprint (None for a missing one or one recorded before the split)."""
+    return inputs.partition(".")[2] or None if inputs else None
 
 
 def served_fingerprint(serving_dir: Path) -> str | None:
