@@ -13,7 +13,6 @@ import duckdb
 import pytest
 
 import orchestration.lib.loads.load_table  # noqa: F401 (the module: the package exports a function of its name)
-
 from orchestration.lib.loads import load_batch, load_table, load_tables
 from orchestration.lib.raw_schema import RAW_TABLES_BY_NAME
 
