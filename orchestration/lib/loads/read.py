@@ -19,7 +19,7 @@ file's (the header is line 1), except that the CSV reader counts a quoted value 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,19 +76,21 @@ def stage(con: duckdb.DuckDBPyConnection, paths: list[Path], tables: list[RawTab
     return stage_jsonl(con, paths, tables)
 
 
-def _read_with_rejects(con: duckdb.DuckDBPyConnection, paths: list[Path], options: str) -> None:
-    """`_rw_parsed` (accepted records in file order) and `_rw_bad` (one row per rejected line), both with
-    `_rw_file`."""
+def _read_with_rejects(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], options: str, parse: Callable[[str], str] = str
+) -> None:
+    """`_rw_parsed` (accepted records in file order, with what `parse` adds to the reader's select) and
+    `_rw_bad` (one row per rejected line), both with `_rw_file`."""
     names = [str(p) for p in paths]
     con.execute("drop table if exists _rw_rejects")
     con.execute("drop table if exists _rw_reject_scans")
-    con.execute(
-        "create or replace temp table _rw_parsed as select list_position($names, filename) as _rw_file, "
+    reader = (
+        "select list_position($names, filename) as _rw_file, "
         "* exclude (filename) from read_csv($names, auto_detect = false, filename = true, "
         "store_rejects = true, rejects_table = '_rw_rejects', rejects_scan = '_rw_reject_scans', "
-        f"compression = 'auto', strict_mode = true, {options})",
-        {"names": names},
+        f"compression = 'auto', strict_mode = true, {options})"
     )
+    con.execute(f"create or replace temp table _rw_parsed as {parse(reader)}", {"names": names})
     con.execute(
         f"""create or replace temp table _rw_bad as
         select list_position($names, s.file_path) as _rw_file, line,
@@ -106,11 +108,15 @@ def _number_lines(
     """`_rw_parsed` with `_line`: the k-th accepted record of a file takes the k-th line number of that file
     that no rejected record (or blank line, `taken`) took."""
     con.execute(f"create or replace temp table _rw_taken as select distinct _rw_file, line from ({taken})")
-    in_file = "over (partition by _rw_file order by rowid)"
+    # Rows are stored in read order, files one after another: a record's ordinal in its file is its rowid
+    # less its file's first rowid (a subtraction, where a window would sort every row).
+    starts = dict(con.execute("select _rw_file, min(rowid) from _rw_parsed group by all").fetchall())
+    first_row = "[" + ", ".join(str(starts.get(n, 0)) for n in range(1, max(starts, default=0) + 1)) + "]"
+    ordinal = f"(rowid - {first_row}[_rw_file] + 1)"
     if not con.execute("select count(*) from _rw_taken").fetchall()[0][0]:  # the usual case, and cheaper
-        return f"(select *, row_number() {in_file} + {first_line - 1} as _line from _rw_parsed)"
+        return f"(select *, {ordinal} + {first_line - 1} as _line from _rw_parsed)"
     return f"""(
-        with accepted as (select row_number() {in_file} as k, * from _rw_parsed),
+        with accepted as (select {ordinal} as k, * from _rw_parsed),
         rejected as (
             select _rw_file,
                 line - {first_line} - (row_number() over (partition by _rw_file order by line) - 1)
@@ -252,10 +258,11 @@ def _read_json_lines(con: duckdb.DuckDBPyConnection, paths: list[Path], structur
         paths,
         f"header = false, columns = {{'line': 'VARCHAR'}}, delim = {literal(JSON_LINE_SEPARATOR)}, "
         "quote = '', escape = ''",
+        lambda reader: _parsed("line", structure, reader),  # parsed as read: the text is scanned once
     )
     con.execute(
         f"""create or replace temp table _rw_lines as
-        {_parsed("line", structure, f"select * from {_number_lines(con, first_line=1)} where not {_BLANK}")}
+        select * from {_number_lines(con, first_line=1)} where not {_BLANK}
         union all by name
         select _rw_file, line as _line, record as line, reason as _problem from _rw_bad"""
     )
