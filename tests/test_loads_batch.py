@@ -48,7 +48,7 @@ def put(landing: Path, relative: str, lines: list[str]) -> None:
 
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
-    """Three contacts files and four orders files, with bad records in each."""
+    """Three contacts files and five orders files, with bad records in each; the fifth repeats the first."""
     landing = tmp_path / "landing"
     put(
         landing,
@@ -64,6 +64,7 @@ def landing(tmp_path: Path) -> Path:
     put(landing, f"{orders}2.jsonl.gz", ["", order("o4", currency="XXX"), order("o5", gift_wrap="yes")])
     put(landing, f"{orders}3.jsonl", [order("o6", line_items=[{"line_id": "l", "quantity": -1}]), "[1]"])
     put(landing, f"{orders}4.jsonl", [json.dumps({"order_id": "o7", "email": "b@x.com"})])  # no currency
+    (landing / f"{orders}5.jsonl").write_bytes((landing / f"{orders}1.jsonl").read_bytes())  # a duplicate
     return landing
 
 
@@ -123,8 +124,8 @@ def test_quarantine_and_ledger_of_a_batch_are_the_hand_worked_ones(landing: Path
     c1, c2, c3 = (
         f"crm/contacts/contacts_2024-0{m}" + ext for m, ext in ((1, ".csv"), (2, ".csv.gz"), (3, ".csv"))
     )
-    o1, o2, o3, o4 = (
-        f"orders/orders/orders_2024-0{m}.jsonl" + ("" if m != 2 else ".gz") for m in range(1, 5)
+    o1, o2, o3, o4, o5 = (
+        f"orders/orders/orders_2024-0{m}.jsonl" + ("" if m != 2 else ".gz") for m in range(1, 6)
     )
     assert contacts == [("c1", c1, 2), ("c3", c1, 5), ("c5", c2, 2)]  # line 3 of c1 is blank
     reasons = {(t, f, line, col): reason for t, f, line, col, reason in quarantine}
@@ -151,10 +152,12 @@ def test_quarantine_and_ledger_of_a_batch_are_the_hand_worked_ones(landing: Path
         ("shop_order_lines", o2, 2, 2, 0, "loaded"),
         ("shop_order_lines", o3, None, None, None, "rejected"),  # no item has a product_id
         ("shop_order_lines", o4, 0, 0, 0, "loaded"),
+        ("shop_order_lines", o5, None, None, None, "skipped_duplicate_content"),
         ("shop_orders", o1, 3, 2, 1, "loaded"),
         ("shop_orders", o2, 2, 1, 1, "loaded"),
         ("shop_orders", o3, 2, 1, 1, "loaded"),
         ("shop_orders", o4, None, None, None, "rejected"),
+        ("shop_orders", o5, None, None, None, "skipped_duplicate_content"),
     ]
     assert "gift_wrap" in {
         r[0]

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.loads import ledger
-from orchestration.lib.loads.files import csv_header, landing_files, relative_name, sha256_of
+from orchestration.lib.loads.files import csv_header, landing_files, relative_name, sha256_of, text_size
 from orchestration.lib.loads.load_batch import (
     ALREADY_LOADED,
     READ_ERRORS,
@@ -26,7 +26,7 @@ from orchestration.lib.loads.tables import ensure_raw_tables
 from orchestration.lib.raw_schema import RawTable
 
 _log = logging.getLogger(__name__)
-BATCH_BYTES = 256 << 20  # files read by one statement, as stored: bounds the working tables' memory
+BATCH_BYTES = 256 << 20  # text (uncompressed) read by one statement: bounds the working tables' memory
 # Commits write the write-ahead log; the default 16 MiB would checkpoint the database every few files.
 LOAD_CHECKPOINT_THRESHOLD = "1GiB"
 
@@ -113,10 +113,12 @@ def load_tables(
                         f"accepted, {result.rows_quarantined} quarantined {result.message}".rstrip()
                     )
         batch.clear()
+        batch_checksums.clear()
 
     try:
         batch: list[FilePlan] = []
-        batch_shape, batch_bytes, batch_checksums = None, 0, set()
+        batch_shape, batch_bytes = None, 0
+        batch_checksums: set[str] = set()  # of the batch's files to read
         for path in landing_files(landing_dir, tables[0]):
             sha256, size = sha256_of(path)
             if sha256 in batch_checksums:  # a duplicate or not, by what the batch's file turns out to be
@@ -124,11 +126,12 @@ def load_tables(
             plan = plan_file(ledgers, relative_name(landing_dir, path), path, sha256, size)
             if plan.to_read:
                 shape = _shape(path, tables[0])
-                if batch_checksums and (shape != batch_shape or batch_bytes + size > BATCH_BYTES):
+                text = text_size(path, size)
+                if batch_checksums and (shape != batch_shape or batch_bytes + text > BATCH_BYTES):
                     load(batch)
-                if not batch:
-                    batch_shape, batch_bytes, batch_checksums = shape, 0, set()
-                batch_bytes += size
+                if not batch_checksums:
+                    batch_shape, batch_bytes = shape, 0
+                batch_bytes += text
                 batch_checksums.add(sha256)
             batch.append(plan)
         load(batch)
