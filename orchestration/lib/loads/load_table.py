@@ -27,8 +27,10 @@ from orchestration.lib.raw_schema import RawTable
 
 _log = logging.getLogger(__name__)
 BATCH_BYTES = 256 << 20  # text (uncompressed) read by one statement: bounds the working tables' memory
-# Commits write the write-ahead log; the default 16 MiB would checkpoint the database every few files.
-LOAD_CHECKPOINT_THRESHOLD = "1GiB"
+# The session settings of a load, restored after it. Timestamps without a UTC offset are read as UTC,
+# whatever the caller's session says; line numbers come from rows kept in read order (read.py); commits
+# write the write-ahead log, whose default 16 MiB threshold would checkpoint the database every few files.
+LOAD_SETTINGS = {"TimeZone": "UTC", "preserve_insertion_order": "true", "checkpoint_threshold": "1GiB"}
 
 
 @dataclass
@@ -94,12 +96,11 @@ def load_tables(
         raise ValueError(f"{[t.name for t in tables]} are not loaded from the same files")
     for table in tables:
         ensure_raw_tables(con, table)
-    # Timestamps without a UTC offset are read as UTC, whatever the caller's session says.
-    previous = con.execute(
-        "select current_setting('TimeZone'), current_setting('checkpoint_threshold')"
-    ).fetchall()[0]
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set checkpoint_threshold = {literal(LOAD_CHECKPOINT_THRESHOLD)}")
+    previous = {
+        name: con.execute(f"select current_setting('{name}')").fetchall()[0][0] for name in LOAD_SETTINGS
+    }
+    for name, value in LOAD_SETTINGS.items():
+        con.execute(f"set {name} = {literal(value)}")
     reports = {t.name: LoadReport(t.name) for t in tables}
     ledgers = [(t, ledger.TableLedger(con, t.name)) for t in tables]
 
@@ -137,8 +138,8 @@ def load_tables(
         load(batch)
     finally:
         drop_temp_tables(con, tables)
-        con.execute(f"set TimeZone = {literal(previous[0])}")
-        con.execute(f"set checkpoint_threshold = {literal(previous[1])}")
+        for name, value in previous.items():
+            con.execute(f"set {name} = {literal(str(value))}")
     for report in reports.values():
         report.row_count = con.execute(f"select count(*) from {raw_table(report.table)}").fetchall()[0][0]
         report.seconds = time.perf_counter() - started
