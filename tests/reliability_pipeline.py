@@ -59,16 +59,14 @@ if fault == "mid_file":
         return record(con, table_name, file, *args, **kwargs)
     ledger.record = paused_record
 elif fault == "between_files":
-    import orchestration.lib.loads.load_table
-    # the package exports a function of that name
-    load_table = sys.modules["orchestration.lib.loads.load_table"]
-    load_file = load_table.load_file
-    def paused_load_file(con, table, landing_dir, path):
-        report = load_file(con, table, landing_dir, path)
-        if path.name == "contacts_2024-02.csv":
+    from orchestration.lib.loads import load_batch
+    commit_file = load_batch.commit_file
+    def paused_commit_file(con, plan, *args, **kwargs):
+        report = commit_file(con, plan, *args, **kwargs)
+        if plan.path.name == "contacts_2024-02.csv":
             pause("between_files")
         return report
-    load_table.load_file = paused_load_file
+    load_batch.commit_file = paused_commit_file
 elif fault == "clv":
     import orchestration.lib.clv.fit_in_warehouse as fit
     append = fit._append_history

@@ -34,6 +34,15 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def text_size(path: Path, stored_size: int) -> int:
+    """Bytes of text in the file: a gzip file's trailer holds its uncompressed size (modulo 4 GiB)."""
+    if not path.name.endswith(".gz") or stored_size < 18:
+        return stored_size
+    with path.open("rb") as f:
+        f.seek(-4, 2)
+        return max(int.from_bytes(f.read(4), "little"), stored_size)
+
+
 def csv_header(path: Path) -> list[str] | None:
     """Field names of the header line, or None when the file has no first line."""
     opener = gzip.open if path.name.endswith(".gz") else open

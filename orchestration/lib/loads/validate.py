@@ -1,4 +1,4 @@
-"""Type and check the staged text in one SQL pass: `_rw_checked` has typed values and, per failed row,
+"""Type and check the staged text in one SQL pass: `_rw_checked_<table>` has typed values and, per failed row,
 the first failing column and a reason a person can act on."""
 
 from __future__ import annotations
@@ -9,7 +9,11 @@ from orchestration.lib.loads.read import Staged
 from orchestration.lib.loads.sql import ident, literal
 from orchestration.lib.raw_schema import Column, RawTable
 
-CHECKED = "_rw_checked"
+
+def checked_table(table: RawTable) -> str:
+    """The working table of one raw table's checked rows (orders and their lines are checked together)."""
+    return ident("_rw_checked_" + table.name)
+
 
 _TYPE_WORDS = {
     "BIGINT": "whole number",
@@ -68,8 +72,9 @@ def _rules(column: Column, raw: str, value: str, other_raw: str | None = None) -
 
 
 def check(con: duckdb.DuckDBPyConnection, table: RawTable, staged: Staged) -> None:
-    """Create `_rw_checked`: `_line`, `_column`, `_reason` (null = accepted), `_record` (failed rows), the
-    typed values `__rw_typed_<i>` in schema order, then the new-in-export columns as text."""
+    """Create the table's `checked_table`: `_rw_file`, `_line`, `_column`, `_reason` (null = accepted),
+    `_record` (failed rows), the typed values `__rw_typed_<i>` in schema order, then the new-in-export
+    columns as text."""
     typed_values, conditions, columns, reasons = [], [], [], []
     raws = {c.name: ident(c.name) if c.name in staged.present else "null::varchar" for c in table.columns}
     for i, column in enumerate(table.columns):
@@ -88,8 +93,8 @@ def check(con: duckdb.DuckDBPyConnection, table: RawTable, staged: Staged) -> No
     extras = "".join(f", {ident(name)}" for name in staged.extras)
     # Only failed rows keep their record text: accepted rows are stored once, typed, in the raw table.
     con.execute(
-        f"""create or replace temp table {CHECKED} as
-        select _line,
+        f"""create or replace temp table {checked_table(table)} as
+        select _rw_file, _line,
             case when _problem is not null then _problem_column else {column_of_rule}[_rule] end as _column,
             case when _problem is not null then _problem else case _rule {reason_of_rule} end end as _reason,
             case when _problem is not null or _rule is not null then {staged.record_sql} end as _record,
@@ -102,17 +107,19 @@ def check(con: duckdb.DuckDBPyConnection, table: RawTable, staged: Staged) -> No
 
 
 def insert_sql(table: RawTable, staged: Staged) -> tuple[str, str]:
-    """Statements moving accepted rows to the raw table and failed rows to quarantine.
+    """Statements moving one file's accepted rows to the raw table and its failed rows to quarantine.
 
-    Parameters: accepted (file), quarantine (table_name, file)."""
+    Parameters: accepted (file, its `_rw_file`), quarantine (table_name, file, its `_rw_file`)."""
     targets = [ident(c.name) for c in table.columns] + [ident(n) for n in staged.extras]
     sources = [f"__rw_typed_{i}" for i in range(len(table.columns))] + [ident(n) for n in staged.extras]
     accepted = (
         f"insert into raw.{ident(table.name)} ({', '.join(targets)}, _file, _line, _loaded_at) "
-        f"select {', '.join(sources)}, ?, _line, now() from {CHECKED} where _reason is null"
+        f"select {', '.join(sources)}, ?, _line, now() from {checked_table(table)} "
+        "where _reason is null and _rw_file = ?"
     )
     quarantined = (
         "insert into raw._quarantine (table_name, file, line, column_name, reason, record, loaded_at) "
-        f"select ?, ?, _line, _column, _reason, _record, now() from {CHECKED} where _reason is not null"
+        f"select ?, ?, _line, _column, _reason, _record, now() from {checked_table(table)} "
+        "where _reason is not null and _rw_file = ?"
     )
     return accepted, quarantined

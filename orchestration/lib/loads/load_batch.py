@@ -1,8 +1,11 @@
-"""Load one landing file into its raw tables (one, or several for a JSON lines file), all or nothing.
+"""Load a batch of landing files of one family into their raw tables (one, or several for a JSON lines
+family): one read and one validation for the whole batch, then each file all or nothing.
 
 Everything a file changes (its rows in every table it feeds, its quarantined rows, its ledger rows, new
-columns) is written in one transaction, so a crash leaves either the whole file or no trace of it and a
-rerun completes the load. The file is read and parsed once, however many tables it feeds.
+columns) is written in one transaction of its own, so a crash leaves either the whole file or no trace of
+it and a rerun completes the load. A file is read and parsed once, however many tables it feeds. When the
+batch cannot be read (one corrupt file fails the statement), its files are loaded one by one, so each
+file's outcome and message are those of a load of that file alone.
 
 What happens to a file in each table, by its path and checksum against that table's ledger:
 - path and checksum already recorded: skipped (nothing written), except a rejected file, which is read
@@ -27,24 +30,23 @@ from pathlib import Path
 import duckdb
 
 from orchestration.lib.loads import ledger
-from orchestration.lib.loads.files import relative_name, sha256_of
 from orchestration.lib.loads.read import Staged, stage
 from orchestration.lib.loads.sql import raw_table
 from orchestration.lib.loads.tables import add_text_columns, table_columns
-from orchestration.lib.loads.validate import CHECKED, check, insert_sql
+from orchestration.lib.loads.validate import check, checked_table, insert_sql
 from orchestration.lib.raw_schema import RawTable
 
 ALREADY_LOADED = "already_loaded"  # reported, never written to the ledger
-TEMP_TABLES = (
+READ_ERRORS = (duckdb.Error, OSError, EOFError, UnicodeError)
+# Read into working tables, freed once the batch is checked.
+STAGING_TABLES = (
     "_rw_parsed",
     "_rw_bad",
     "_rw_taken",
     "_rw_rejects",
     "_rw_reject_scans",
     "_rw_lines",
-    "_rw_values",
     "_rw_items",
-    CHECKED,
 )
 
 
@@ -72,15 +74,36 @@ class _Target:
         return self.prior is not None and self.prior.status in ledger.HOLDS_ROWS
 
 
-def load_file(
-    con: duckdb.DuckDBPyConnection,
-    tables: list[tuple[RawTable, ledger.TableLedger]],
-    landing_dir: Path,
-    path: Path,
-) -> dict[str, FileReport]:
-    """Load `path` into every table of `tables` (each with its ledger) that does not hold it yet."""
-    file = relative_name(landing_dir, path)
-    sha256, size = sha256_of(path)
+@dataclass
+class FilePlan:
+    """One landing file: the tables that hold it already (`reports`), that get it as a duplicate of another
+    file's content (`duplicates`: the message), and the rest, which read it."""
+
+    path: Path
+    file: str
+    sha256: str
+    size: int
+    reports: dict[str, FileReport]
+    targets: list[_Target]
+    duplicates: dict[str, str]
+
+    @property
+    def to_read(self) -> list[_Target]:
+        return [t for t in self.targets if t.table.name not in self.duplicates]
+
+
+@dataclass
+class _Checked:
+    """One table's staged and checked rows of the batch, with (accepted, quarantined) per `_rw_file`."""
+
+    staged: Staged
+    counts: dict[int, tuple[int, int]]
+
+
+def plan_file(
+    tables: list[tuple[RawTable, ledger.TableLedger]], file: str, path: Path, sha256: str, size: int
+) -> FilePlan:
+    """What loading `path` (checksum `sha256`) does to every table of `tables`, each with its ledger."""
     reports: dict[str, FileReport] = {}
     targets = []
     for table, table_ledger in tables:
@@ -90,22 +113,79 @@ def load_file(
             reports[table.name] = FileReport(file, ALREADY_LOADED, message=message)
         else:
             targets.append(_Target(table, table_ledger, prior))
-    if not targets:
-        return reports
     duplicates = {}
     for t in targets:
         holder = None if t.replaces_rows else t.ledger.holder_of_content(sha256, file)
         if holder:
             duplicates[t.table.name] = f"{file}: same content as {holder}, which is already loaded"
-    to_read = [t for t in targets if t.table.name not in duplicates]
+    return FilePlan(path, file, sha256, size, reports, targets, duplicates)
 
+
+def load_batch(con: duckdb.DuckDBPyConnection, plans: list[FilePlan]) -> list[dict[str, FileReport]]:
+    """Load the files of `plans` (of one family; CSV files sharing one header line; no two to read with the
+    same content), each in its own transaction, in order. Their reports, in the same order."""
+    reading = [p for p in plans if p.to_read]
+    checked: dict[str, _Checked] = {}
+    error = None
+    if reading:
+        try:
+            checked = _stage_and_check(con, reading)
+        except READ_ERRORS as exc:
+            if len(reading) > 1:  # which file, and why: each file alone says
+                return [reports for plan in plans for reports in load_batch(con, [plan])]
+            error = exc
+    numbers = {id(plan): number for number, plan in enumerate(reading, start=1)}
+    return [commit_file(con, plan, checked, numbers.get(id(plan)), error) for plan in plans]
+
+
+def _stage_and_check(con: duckdb.DuckDBPyConnection, reading: list[FilePlan]) -> dict[str, _Checked]:
+    """Read every file of the batch once, then type and check each table's rows in one statement."""
+    names = {t.table.name for plan in reading for t in plan.to_read}
+    tables = [t.table for t in reading[0].targets + [t for p in reading for t in p.to_read]]
+    tables = list({t.name: t for t in tables if t.name in names}.values())
+    staged = stage(con, [plan.path for plan in reading], tables)
+    checked = {}
+    for table in tables:
+        counts = {}
+        if staged[table.name].sql:
+            check(con, table, staged[table.name])
+            rows = con.execute(
+                "select _rw_file, count(*) filter (_reason is null), count(*) filter (_reason is not null) "
+                f"from {checked_table(table)} group by _rw_file"
+            ).fetchall()
+            counts = {number: (accepted, quarantined) for number, accepted, quarantined in rows}
+        checked[table.name] = _Checked(staged[table.name], counts)
+    for name in STAGING_TABLES:
+        con.execute(f"drop table if exists {name}")
+    return checked
+
+
+def commit_file(
+    con: duckdb.DuckDBPyConnection,
+    plan: FilePlan,
+    checked: dict[str, _Checked],
+    number: int | None,
+    error: BaseException | None = None,
+) -> dict[str, FileReport]:
+    """Write what one file of the batch changes (`number`: its `_rw_file`) in one transaction; `error`: the
+    batch of this file alone could not be read."""
+    file, sha256, size, targets, duplicates = plan.file, plan.sha256, plan.size, plan.targets, plan.duplicates
+    reports = dict(plan.reports)
+    to_read = plan.to_read
+    if not targets:
+        return reports
     con.begin()
     try:
         _record_duplicates(con, targets, file, sha256, size, duplicates, reports)
-        if to_read:
-            reports.update(_load(con, to_read, path, file, sha256, size))
+        if error is not None:
+            raise error
+        for t in to_read:
+            replaced = _remove_rows(con, t.table, file) if t.replaces_rows else None
+            reports[t.table.name] = _load_table(
+                con, t, checked[t.table.name], number, file, (sha256, size), replaced
+            )
         con.commit()
-    except (duckdb.Error, OSError, UnicodeError) as exc:
+    except READ_ERRORS as exc:
         con.rollback()
         names = " and ".join(t.table.name for t in to_read)
         message = f"{file}: could not be read as {names}: {_short(str(exc))}"
@@ -135,28 +215,18 @@ def _record_duplicates(con, targets, file, sha256, size, duplicates, reports) ->
             reports[t.table.name] = FileReport(file, ledger.DUPLICATE, message=message)
 
 
-def _load(
-    con: duckdb.DuckDBPyConnection, targets: list[_Target], path: Path, file: str, sha256: str, size: int
-) -> dict[str, FileReport]:
-    replaced = {t.table.name: _remove_rows(con, t.table, file) for t in targets if t.replaces_rows}
-    staged = stage(con, path, [t.table for t in targets])
-    reports = {}
-    for t in targets:
-        name = t.table.name
-        reports[name] = _load_table(con, t, staged[name], file, (sha256, size), replaced.get(name))
-    return reports
-
-
 def _load_table(
     con: duckdb.DuckDBPyConnection,
     target: _Target,
-    staged: Staged,
+    checked: _Checked,
+    number: int,
     file: str,
     checksum: tuple[str, int],
     replaced: int | None,
 ) -> FileReport:
-    """Check and insert one table's staged rows; `replaced` = the earlier rows deleted (a changed file)."""
+    """Insert one table's checked rows of the file; `replaced` = the earlier rows deleted (a changed file)."""
     (sha256, size), table, prior = checksum, target.table, target.prior
+    staged = checked.staged.of_file(number)
     problem = _file_problem(table, file, staged)
     if problem:
         _record_rejection(con, target, file, sha256, size, problem)
@@ -167,13 +237,10 @@ def _load_table(
         existing = {c.lower() for c in table_columns(con, table.name)}
         new_columns = [n for n in staged.extras if n.lower() not in existing]
         add_text_columns(con, table.name, new_columns)
-    check(con, table, staged)
     accepted_sql, quarantine_sql = insert_sql(table, staged)
-    accepted, quarantined = con.execute(
-        f"select count(*) filter (_reason is null), count(*) filter (_reason is not null) from {CHECKED}"
-    ).fetchall()[0]
-    con.execute(accepted_sql, [file])
-    con.execute(quarantine_sql, [table.name, file])
+    accepted, quarantined = checked.counts.get(number, (0, 0))
+    con.execute(accepted_sql, [file, number])
+    con.execute(quarantine_sql, [table.name, file, number])
 
     notes = []
     if new_columns:
@@ -192,9 +259,9 @@ def _load_table(
     return FileReport(file, status, *rows, message=message, new_columns=new_columns)
 
 
-def drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Free the last file's working tables (each file replaces them, so this runs once per table)."""
-    for name in TEMP_TABLES:
+def drop_temp_tables(con: duckdb.DuckDBPyConnection, tables: list[RawTable]) -> None:
+    """Free the last batch's working tables (each batch replaces them, so this runs once per family)."""
+    for name in (*STAGING_TABLES, *(checked_table(t) for t in tables)):
         con.execute(f"drop table if exists {name}")
 
 
