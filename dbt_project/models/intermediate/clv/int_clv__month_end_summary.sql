@@ -39,11 +39,12 @@ computed as (
         {{ clv_time_units(days_between('months.first_order_date', 'months.last_order_date')) }} as recency,
         {{ clv_time_units(days_between('months.first_order_date', 'months.month_end')) }} as t,
         -- Rounded to 1e-9: a running sum of doubles differs in its last bits with the order the engine adds
-        -- in (an incremental and a full build); the rounding keeps the CLV fit the same build to build.
+        -- in (an incremental and a full build); the rounding keeps the CLV fit the same build to build. To a
+        -- whole number of 1e-9 with round(.., 0): DuckDB and Spark round(x, 9) settle ties differently.
         round(case
             when months.cumulative_purchase_days > 1
                 then (months.cumulative_net_revenue - first_day.first_value) / (months.cumulative_purchase_days - 1)
-        end, 9) as monetary_value
+        end * 1e9, 0) / 1e9 as monetary_value
     from months
     inner join first_day
         on months.customer_id = first_day.customer_id
