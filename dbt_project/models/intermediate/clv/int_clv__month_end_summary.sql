@@ -38,13 +38,14 @@ computed as (
         {{ days_between('months.first_order_date', 'months.month_end') }} as t_days,
         {{ clv_time_units(days_between('months.first_order_date', 'months.last_order_date')) }} as recency,
         {{ clv_time_units(days_between('months.first_order_date', 'months.month_end')) }} as t,
-        -- Rounded to 1e-9: a running sum of doubles differs in its last bits with the order the engine adds
-        -- in (an incremental and a full build); the rounding keeps the CLV fit the same build to build. To a
-        -- whole number of 1e-9 with round(.., 0): DuckDB and Spark round(x, 9) settle ties differently.
-        round(case
+        -- The two sums in whole millionths: a sum of doubles differs in its last bits with the order the engine
+        -- adds in (DuckDB and Spark, an incremental and a full build), and the CLV fit moves with them.
+        -- Integer-valued doubles subtract and divide exactly alike on every engine.
+        case
             when months.cumulative_purchase_days > 1
-                then (months.cumulative_net_revenue - first_day.first_value) / (months.cumulative_purchase_days - 1)
-        end * 1e9, 0) / 1e9 as monetary_value
+                then (round(months.cumulative_net_revenue * 1e6, 0) - round(first_day.first_value * 1e6, 0))
+                / (1e6 * (months.cumulative_purchase_days - 1))
+        end as monetary_value
     from months
     inner join first_day
         on months.customer_id = first_day.customer_id
