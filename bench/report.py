@@ -332,6 +332,19 @@ NOTES = """## How to read this
   imports (pandas alone: 2.2 s of CPU instead of 0.7 s), a cost no installed deployment pays.
 - A scale marked PARTIAL was stopped before its pipeline run finished; its finished steps come from the
   run's console log (bench/from_log.py), everything else is n/a, not estimated.
+
+## Missed targets: what would close them (issue 12)
+
+- *Increment*: the models an increment still rebuilds whole lead "Where the time goes" of the increment's
+  run_results (bench/out/<scale>/increment/): int_tickets__resolved (incremental on the affected tickets once
+  int_incremental__affected_tickets stops reading it), the month-grain marts (retention mix, relationship
+  health, funnel, flows: rewrite only the months and cohorts of affected customers, as fct_customer_months
+  does), the CLV backtest (its cutoffs are month ends: only when as_of_date enters a new month) and the
+  whole-table reconciliation tests (weekly, behind `full_checks`). Publish rewrites every changed mart whole:
+  serving Parquet partitioned by month would rewrite the changed partitions only. GX on the new files has a
+  fixed cost (import, then a validation per suite) of a few seconds.
+- *Full build at 1M*: fct_orders (a window over every order), int_customer_months__spined (running totals
+  over the spine) and fct_customer_months lead; pre-aggregating before the windows is not done yet.
 """
 
 
