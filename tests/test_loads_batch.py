@@ -4,13 +4,14 @@ between two files leaves whole files, and a rerun loads nothing twice."""
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+from test_loads_family import order
+from test_loads_family import put as put_text
 
 import orchestration.lib.loads.load_table  # noqa: F401 (the module: the package exports a function of its name)
 from orchestration.lib.loads import load_batch, load_table, load_tables
@@ -25,25 +26,8 @@ def contact(i: int, segment: str = "smb", created: str = "2024-01-01T00:00:00Z")
     return f"c{i},c{i}@x.com,{segment},{created},2024-01-02T00:00:00Z"
 
 
-def order(order_id: str, **fields) -> str:
-    record = {
-        "order_id": order_id,
-        "email": "a@x.com",
-        "created_at": "2024-01-05T10:00:00Z",
-        "status": "completed",
-        "currency": "USD",
-        "subtotal": 10.0,
-        "total": 10.0,
-        "line_items": [{"line_id": f"{order_id}-1", "product_id": "p1", "quantity": 1, "unit_price": 10.0}],
-    }
-    return json.dumps({**record, **fields})
-
-
 def put(landing: Path, relative: str, lines: list[str]) -> None:
-    path = landing / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = ("\n".join(lines) + "\n").encode()
-    path.write_bytes(gzip.compress(data) if relative.endswith(".gz") else data)
+    put_text(landing, relative, "\n".join(lines) + "\n")
 
 
 @pytest.fixture
