@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +26,10 @@ INPUTS_TAG = "warehouse/inputs"  # the fingerprint the run built from, for the p
 MANIFEST_KEY = "inputs"  # in the serving build's manifest.json
 # "true": checks judge every row, not only the new ones (weekly schedule, full refresh); never skipped.
 FULL_CHECKS_TAG = "warehouse/full_checks"
+
+
+def full_checks_requested(run_tags: Mapping[str, str]) -> bool:
+    return run_tags.get(FULL_CHECKS_TAG) == "true"
 
 
 def ledger_state(con: duckdb.DuckDBPyConnection) -> list:
@@ -63,7 +68,7 @@ def fingerprint(con: duckdb.DuckDBPyConnection, manifest_path: Path) -> str:
 
 def code_of(inputs: str | None) -> str | None:
     """The code part of a fingerprint (None for a missing one or one recorded before the split)."""
-    return inputs.partition(".")[2] or None if inputs else None
+    return (inputs.partition(".")[2] or None) if inputs else None
 
 
 def served_fingerprint(serving_dir: Path) -> str | None:

@@ -104,7 +104,7 @@ def _build(
 ):
     args = ["build"]
     dbt_vars = {"as_of_date": config.as_of_date} if config.as_of_date else {}
-    if context.run.tags.get(nothing_new.FULL_CHECKS_TAG) == "true":
+    if nothing_new.full_checks_requested(context.run.tags):
         dbt_vars["full_checks"] = True  # dbt tests judge every row, not only the rows this build wrote
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -146,7 +146,7 @@ def _code_already_tested(context: AssetExecutionContext, settings: Settings) -> 
     """True when the current serving build was made from this very dbt code, so dbt's unit tests (which
     judge the SQL on fixed fixtures, not the data) passed on it: a daily run with new files only skips them.
     They run on any code change, on the first build, and on full checks (weekly, full refresh)."""
-    if context.run.tags.get(nothing_new.FULL_CHECKS_TAG) == "true":
+    if nothing_new.full_checks_requested(context.run.tags):
         return False
     # Read from the instance: the tag was added after this run's object was loaded (_anything_new).
     inputs = context.instance.get_run_by_id(context.run_id).tags.get(nothing_new.INPUTS_TAG)
@@ -210,7 +210,7 @@ def _anything_new(
     is tagged on the run, for the publish step to record."""
     with warehouse.connect(read_only=True) as con:
         inputs = nothing_new.fingerprint(con, dbt_project.manifest_path)
-    full_checks = context.run.tags.get(nothing_new.FULL_CHECKS_TAG) == "true"
+    full_checks = nothing_new.full_checks_requested(context.run.tags)
     forced = config.full_refresh or config.as_of_date or full_checks
     if not forced and inputs == nothing_new.served_fingerprint(Path(settings.serving_dir)):
         context.log.info(

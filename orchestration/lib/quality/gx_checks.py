@@ -30,7 +30,7 @@ from dagster import (
     multi_asset_check,
 )
 
-from orchestration.lib.nothing_new import FULL_CHECKS_TAG
+from orchestration.lib.nothing_new import full_checks_requested
 from orchestration.resources import DuckDBWarehouse
 from orchestration.settings import PROJECT_ROOT, Settings
 
@@ -169,7 +169,7 @@ def gx_asset_checks(
     def _check(context: AssetCheckExecutionContext, warehouse: DuckDBWarehouse, settings: Settings):
         reports_dir = Path(settings.reports_dir)
         run_name = context.run.run_id[:8]
-        everything = context.run.tags.get(FULL_CHECKS_TAG) == "true"  # weekly / full refresh
+        everything = full_checks_requested(context.run.tags)  # weekly / full refresh
         gx = None  # GX is imported and its context opened only when a batch needs validating
         outcomes, keys = [], []
         for check in checks:
