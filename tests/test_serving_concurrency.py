@@ -62,7 +62,7 @@ while not stop.exists():
         with duckdb.connect(config=ONE_THREAD) as mem:
             parquet_ids = sorted({r[0].decode() for r in mem.execute(
                 "select value from parquet_kv_metadata(?) where key = 'build_id'",
-                [str(build / "parquet" / "*.parquet")]).fetchall()})
+                [str(build / "parquet" / "**" / "*.parquet")]).fetchall()})
             parquet_rows = {m: mem.execute("select count(*) from read_parquet(?)",
                                            [str(build / e["parquet"])]).fetchone()[0]
                             for m, e in manifest["marts"].items()}
@@ -73,9 +73,11 @@ while not stop.exists():
             "db_rows_match": rows == {m: e["rows"] for m, e in served["marts"].items()},
             "manifest_id": manifest["build_id"],
             "parquet_ids": parquet_ids,
-            # A mart unchanged since an earlier build shares that build's Parquet file (its writer's id).
+            # A mart (or a fact's month) unchanged since an earlier build shares that build's Parquet file.
             "parquet_writers": sorted({e.get("shared_with") or manifest["build_id"]
-                                       for e in manifest["marts"].values()}),
+                                       for e in manifest["marts"].values() if "partitions" not in e}
+                                      | {p["written_by"] for e in manifest["marts"].values()
+                                         for p in e.get("partitions", {}).values()}),
             "parquet_rows_match": parquet_rows == {m: e["rows"] for m, e in manifest["marts"].items()},
             "opened": sorted(opened),
         })

@@ -97,6 +97,9 @@ def plan_columns(mart: str, columns: Iterable[tuple[str, str]]) -> list[ColumnPl
     """How each (column, type) of `mart` is published; PiiError names every undecided personal column."""
     plans, undecided = [], []
     for column, dtype in columns:
+        if column.startswith("_"):  # pipeline bookkeeping (_processed_through): not served, see the docs
+            plans.append(ColumnPlan(column, "drop", "bookkeeping"))
+            continue
         category = pii_category(column)
         action = MASKING.get(column.lower()) if category else None
         if not category and dtype == "VARCHAR" and GUEST_ID_COLUMN.search(column.lower()):

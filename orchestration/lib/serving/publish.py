@@ -20,7 +20,6 @@ prints "serving-test-pause <stage>" to stderr, so a test can kill -9 the publish
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -34,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from orchestration.lib.serving import builds
+from orchestration.lib.serving import builds, partitions
 from orchestration.lib.serving.pii import EMAIL_VALUE_REGEX, ColumnPlan, PiiError, pii_salt, plan_columns
 from orchestration.lib.serving.storage import SERVING_STORAGE_NUMBER, SERVING_STORAGE_VERSION, storage_number
 
@@ -91,7 +90,7 @@ def publish_marts(
             logger.info(f"publishing {len(marts)} marts from {source_db} as build {build_id}")
             previous = _current(serving_dir)
             try:
-                entries = _write(source, tmp, build_id, as_of, created, plans, salt, previous)
+                entries, written = _write(source, tmp, build_id, as_of, created, marts, plans, salt, previous)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)  # a failed build is never left half-written
                 raise
@@ -100,7 +99,9 @@ def publish_marts(
             logger.info(f"{len(shared)} of {len(entries)} marts unchanged, shared with {previous[0].name}")
         code = dbt_code_state()
         try:
-            docs_path = _audit_and_document(tmp, source_db, build_id, entries, dbt_docs, previous, code)
+            docs_path = _audit_and_document(
+                tmp, source_db, build_id, entries, written, dbt_docs, previous, code
+            )
             manifest = {
                 "build_id": build_id,
                 "as_of_date": as_of.isoformat() if as_of else None,
@@ -148,12 +149,13 @@ def _audit_and_document(
     source_db: Path,
     build_id: str,
     entries: dict[str, dict[str, Any]],
+    written: dict[str, str | None],
     dbt_docs: bool,
     previous: tuple[Path, dict[str, Any]] | None,
     code: str | None,
 ) -> Path | None:
     """Check what was written, then add the report (from the serving copy: exactly what BI sees) and docs."""
-    _audit(tmp, build_id, entries)
+    _audit(tmp, build_id, entries, written)
     from orchestration.lib.serving.report import write_report
 
     write_report(tmp / SERVING_DB, tmp / REPORT)
@@ -186,15 +188,6 @@ def dbt_code_state() -> str | None:
 
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     return code_state(manifest, manifest.stat().st_mtime_ns) if manifest.is_file() else None
-
-
-def _content_key(source: duckdb.DuckDBPyConnection, mart: str, selected: list[str], salt: str) -> str:
-    """What a mart publishes, as a hash: its select list (masking), the salt, its rows (order-independent)."""
-    rows, digest = source.execute(
-        f'select count(*), sum(hash(t)::hugeint)::varchar from marts."{mart}" t'
-    ).fetchone()
-    salted = hashlib.sha256(salt.encode()).hexdigest()
-    return hashlib.sha256(json.dumps([selected, salted, rows, digest]).encode()).hexdigest()[:32]
 
 
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -255,85 +248,186 @@ def _write(
     build_id: str,
     as_of: date | None,
     created: datetime,
+    marts: dict[str, list[list[str]]],
     plans: dict[str, list[ColumnPlan]],
     salt: str,
     previous: tuple[Path, dict[str, Any]] | None = None,
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], dict[str, str | None]]:
+    """Write every mart; returns the manifest entries and, per mart, the predicate selecting the rows this
+    build wrote (None: none, the mart is the previous build's) for the audit."""
     serving_file = tmp / SERVING_DB
     prev_dir, prev_marts = (previous[0], previous[1].get("marts", {})) if previous else (None, {})
-    if prev_dir and (prev_dir / SERVING_DB).is_file():
-        shutil.copyfile(prev_dir / SERVING_DB, serving_file)  # unchanged marts' tables come with it
-    else:
-        prev_marts = {}
-    source.execute(
-        f"attach '{_sql_path(serving_file)}' as srv (storage_version '{SERVING_STORAGE_VERSION}', read_write)"
-    )
+    reuse_tables = bool(prev_dir and (prev_dir / SERVING_DB).is_file())
+    if reuse_tables:
+        shutil.copyfile(prev_dir / SERVING_DB, serving_file)  # unchanged tables and months come with it
+    storage = f"storage_version '{SERVING_STORAGE_VERSION}'"
+    attach = f"attach '{_sql_path(serving_file)}' as srv ({storage}, read_write)"
+    source.execute(attach)
+    if reuse_tables and _mostly_free(source):
+        # Months deleted and inserted build after build leave free blocks; start a compact file now and then.
+        source.execute("detach srv")
+        serving_file.unlink()
+        source.execute(attach)
+        reuse_tables = False
     source.execute("set variable rw_pii_salt = ?", [salt])
     entries: dict[str, dict[str, Any]] = {}
+    written: dict[str, str | None] = {}
     try:
         source.execute("create schema if not exists srv.marts")
-        for (stale,) in source.execute(
-            "select table_name from duckdb_tables() where database_name = 'srv' and schema_name = 'marts'"
-        ).fetchall():
-            if stale not in plans:
-                source.execute(f'drop table srv.marts."{stale}"')
+        served = {
+            name
+            for (name,) in source.execute(
+                "select table_name from duckdb_tables() where database_name = 'srv' and schema_name = 'marts'"
+            ).fetchall()
+        }
+        for stale in served - set(plans):
+            source.execute(f'drop table srv.marts."{stale}"')
         source.execute(
             "create or replace table srv.main._build as select ?::varchar as build_id, "
             "?::date as as_of_date, ?::timestamptz as created_at",
             [build_id, as_of, created],
         )
-        for i, (mart, columns) in enumerate(sorted(plans.items())):
-            selected = [s for s in (c.select_sql() for c in columns) if s]
-            key = _content_key(source, mart, selected, salt)
-            parquet = f"{PARQUET_DIR}/{mart}.parquet"
+        for i, mart in enumerate(sorted(plans)):
+            mart_write = _MartWrite(source, tmp, build_id, mart, marts[mart], plans[mart], salt)
             prior = prev_marts.get(mart)
-            if prior and prior.get("content_key") == key and (prev_dir / prior["parquet"]).is_file():
-                os.link(prev_dir / prior["parquet"], tmp / parquet)
-                entries[mart] = {**prior, "shared_with": prior.get("shared_with") or prev_dir.name}
-            else:
-                entries[mart] = _write_mart(source, tmp, build_id, mart, columns, selected, parquet, key)
+            has_table = reuse_tables and prior is not None and mart in served
+            entries[mart], written[mart] = mart_write.run(prev_dir, prior, has_table)
             if i == 0:
                 _test_pause("writing")
     finally:
         source.execute("reset variable rw_pii_salt")
         source.execute("detach srv")  # checkpoints: no .wal is left beside the file
-    return entries
+    return entries, written
 
 
-def _write_mart(
-    source: duckdb.DuckDBPyConnection,
-    tmp: Path,
-    build_id: str,
-    mart: str,
-    columns: list[ColumnPlan],
-    selected: list[str],
-    parquet: str,
-    key: str,
-) -> dict[str, Any]:
-    """One mart, masked, into the serving database (replacing the previous build's) and its Parquet file."""
-    select = ", ".join(selected)
-    source.execute(f'create or replace table srv.marts."{mart}" as select {select} from marts."{mart}"')
-    source.execute(
-        f"copy srv.marts.\"{mart}\" to '{_sql_path(tmp / parquet)}' "
-        f"(format parquet, compression zstd, kv_metadata {{build_id: '{build_id}'}})"
-    )
-    served = source.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_catalog = 'srv' and table_schema = 'marts' and table_name = ? "
-        "order by ordinal_position",
-        [mart],
-    ).fetchall()
-    return {
-        "rows": source.execute(f'select count(*) from marts."{mart}"').fetchone()[0],
-        "columns": [{"name": c, "type": t} for c, t in served],
-        "masked": {c.name: c.action for c in columns if c.action in ("hash", "drop", "hash_guest")},
-        "parquet": parquet,
-        "content_key": key,
-    }
+def _mostly_free(source: duckdb.DuckDBPyConnection) -> bool:
+    free, total = source.execute(
+        "select free_blocks, total_blocks from pragma_database_size() where database_name = 'srv'"
+    ).fetchone()
+    return total > 0 and free * 2 > total
 
 
-def _audit(tmp: Path, build_id: str, entries: dict[str, dict[str, Any]]) -> None:
-    """Reopen what was written, read-only, and check it against what the build database holds."""
+@dataclass
+class _MartWrite:
+    """One mart into the serving database and Parquet: shared with the previous build where its content (or a
+    month's, for a partitioned mart: partitions.py) is the same, written again where it changed."""
+
+    source: duckdb.DuckDBPyConnection
+    tmp: Path
+    build_id: str
+    mart: str
+    types: list[list[str]]
+    plan: list[ColumnPlan]
+    salt: str
+
+    def run(
+        self, prev_dir: Path | None, prior: dict[str, Any] | None, has_table: bool
+    ) -> tuple[dict[str, Any], str | None]:
+        self.selected = [s for s in (c.select_sql() for c in self.plan) if s]
+        published = [c.name for c in self.plan if c.action != "drop"]
+        column = partitions.partition_column(self.mart, self.types)
+        keys = partitions.content_keys(self.source, self.mart, published, self.selected, self.salt, column)
+        if not keys:  # an empty partitioned mart is served as one empty file, which keeps its columns
+            column = None
+            keys = partitions.content_keys(self.source, self.mart, published, self.selected, self.salt, None)
+        key = partitions.mart_key(keys)
+        prior = prior or {}
+        if column is None:
+            return self._single_file(prev_dir, prior, has_table, key)
+        return self._by_month(prev_dir, prior, has_table, key, column, keys)
+
+    def _single_file(
+        self, prev_dir: Path | None, prior: dict[str, Any], has_table: bool, key: str
+    ) -> tuple[dict[str, Any], str | None]:
+        parquet = f"{PARQUET_DIR}/{self.mart}.parquet"
+        same = prior.get("content_key") == key and "partitions" not in prior
+        if same and has_table and prev_dir and (prev_dir / prior["parquet"]).is_file():
+            os.link(prev_dir / prior["parquet"], self.tmp / parquet)
+            return {**prior, "shared_with": prior.get("shared_with") or prev_dir.name}, None
+        self._replace_table()
+        self.source.execute(
+            f"copy srv.marts.\"{self.mart}\" to '{_sql_path(self.tmp / parquet)}' "
+            f"(format parquet, compression zstd, kv_metadata {{build_id: '{self.build_id}'}})"
+        )
+        return self._entry(parquet, key), "true"
+
+    def _by_month(
+        self,
+        prev_dir: Path | None,
+        prior: dict[str, Any],
+        has_table: bool,
+        key: str,
+        column: str,
+        keys: dict[str, tuple[int, str]],
+    ) -> tuple[dict[str, Any], str | None]:
+        old = prior.get("partitions", {}) if prior.get("partition_column") == column and prev_dir else {}
+        kept = {
+            label
+            for label, (_, part_key) in keys.items()
+            if old.get(label, {}).get("key") == part_key and (prev_dir / old[label]["file"]).is_file()
+        }
+        changed = sorted(set(keys) - kept)
+        mart_dir = self.tmp / PARQUET_DIR / self.mart
+        mart_dir.mkdir()
+        if prior.get("content_key") == key and has_table and not changed:
+            for label in kept:
+                os.link(prev_dir / old[label]["file"], self.tmp / old[label]["file"])
+            return {**prior, "shared_with": prior.get("shared_with") or prev_dir.name}, None
+        total = sum(rows for rows, _ in keys.values())
+        changed_rows = sum(keys[label][0] for label in changed)
+        if has_table and old and changed_rows * 2 <= total:
+            # The months this day changed: delete and insert them in the table the previous build served.
+            dropped = sorted(set(old) - kept)
+            table = f'srv.marts."{self.mart}"'
+            audit = partitions.in_labels(column, changed)
+            self.source.execute(f"delete from {table} where {partitions.in_labels(column, dropped)}")
+            select = ", ".join(self.selected)
+            self.source.execute(f'insert into {table} select {select} from marts."{self.mart}" where {audit}')
+        else:
+            self._replace_table()
+            changed, kept, audit = sorted(keys), set(), "true"
+        files = partitions.write_files(
+            self.source, f'srv.marts."{self.mart}"', column, changed, mart_dir, self.build_id
+        )
+        months = {}
+        for label, (rows, part_key) in sorted(keys.items()):
+            if label in kept:
+                os.link(prev_dir / old[label]["file"], self.tmp / old[label]["file"])
+                months[label] = old[label]
+            else:
+                file = f"{PARQUET_DIR}/{self.mart}/{files[label]}"
+                months[label] = {"rows": rows, "key": part_key, "file": file, "written_by": self.build_id}
+        entry = self._entry(f"{PARQUET_DIR}/{self.mart}/*.parquet", key)
+        return {**entry, "partition_column": column, "partitions": months}, audit
+
+    def _replace_table(self) -> None:
+        self.source.execute(
+            f'create or replace table srv.marts."{self.mart}" as '
+            f'select {", ".join(self.selected)} from marts."{self.mart}"'
+        )
+
+    def _entry(self, parquet: str, key: str) -> dict[str, Any]:
+        served = self.source.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_catalog = 'srv' and table_schema = 'marts' and table_name = ? "
+            "order by ordinal_position",
+            [self.mart],
+        ).fetchall()
+        return {
+            "rows": self.source.execute(f'select count(*) from marts."{self.mart}"').fetchone()[0],
+            "columns": [{"name": c, "type": t} for c, t in served],
+            "masked": {c.name: c.action for c in self.plan if c.action in ("hash", "drop", "hash_guest")},
+            "parquet": parquet,
+            "content_key": key,
+        }
+
+
+def _audit(
+    tmp: Path, build_id: str, entries: dict[str, dict[str, Any]], written: dict[str, str | None]
+) -> None:
+    """Reopen what was written, read-only, and check it against what the build database holds. Values are
+    searched for email addresses in the rows this build wrote (`written`); shared rows passed that check when
+    the build that wrote them was published."""
     serving_file = tmp / SERVING_DB
     problems = []
     if storage_number(serving_file) != SERVING_STORAGE_NUMBER:
@@ -348,16 +442,20 @@ def _audit(tmp: Path, build_id: str, entries: dict[str, dict[str, Any]]) -> None
             parquet_rows = con.execute("select count(*) from read_parquet(?)", [str(tmp / entry["parquet"])])
             if rows != entry["rows"] or parquet_rows.fetchone()[0] != entry["rows"]:
                 problems.append(f"{mart}: {entry['rows']} rows in the build database, {rows} served")
+            files = sorted(str(p.relative_to(tmp)) for p in tmp.glob(entry["parquet"]))
+            expected = sorted(p["file"] for p in entry.get("partitions", {}).values()) or [entry["parquet"]]
+            if files != expected:
+                problems.append(f"{mart}: Parquet files {files}, the manifest lists {expected}")
             clear = [
                 c["name"]
                 for c in entry["columns"]
                 if c["type"] == "VARCHAR" and c["name"] not in entry["masked"]
             ]
-            if clear:
+            if clear and written[mart]:
                 counts = con.execute(
                     "select "
                     + ", ".join(f'count(*) filter (where regexp_full_match("{c}", ?))' for c in clear)
-                    + f' from marts."{mart}"',
+                    + f' from marts."{mart}" where {written[mart]}',
                     [EMAIL_VALUE_REGEX] * len(clear),
                 ).fetchone()
                 leaks = [c for c, n in zip(clear, counts, strict=True) if n]
