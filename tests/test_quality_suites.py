@@ -140,30 +140,43 @@ def test_load_health_frame_hand_worked():
     assert f9["repeated_row_share"] == pytest.approx(12 / 120)
 
 
-def test_load_health_frame_daily_file_after_monthly_history():
-    # Daily deliveries after monthly exports: 3 rows on 2025-07-01 against 93 rows per 31-day month is the
-    # normal volume (3 a day), and no discount in 3 rows is chance (2.7 expected), not an emptied column.
+@pytest.mark.parametrize(
+    ("monthly", "daily", "expected_ratio"),
+    [
+        # 60 rows on 2025-07-01 against 3,100 per 31-day month (100 a day): 0.6 of the usual volume.
+        (3100, 60, 0.6),
+        # 3 rows against 93 per month (3 a day): a day's file of 3 rows says nothing about volume, since
+        # 1 or 6 would be chance as well (fewer than MIN_RECENT_ROWS expected): not judged.
+        (93, 3, None),
+    ],
+)
+def test_load_health_frame_daily_file_after_monthly_history(monthly, daily, expected_ratio):
+    # Daily deliveries after monthly exports are compared per day covered; no discount in a file that
+    # should hold few is chance, not an emptied column.
     names = [f"orders/orders/orders_2025-0{i}.jsonl" for i in (1, 3, 5)] + [
         "orders/orders/orders_2025-07-01.jsonl"
     ]
-    rows = [93, 93, 93, 3]
+    rows = [monthly, monthly, monthly, daily]
     current = pd.DataFrame({"file": names, "status": "loaded", "rows_in_file": rows})
     pending = pd.DataFrame(
         {
             "file": names[3:],
             "status": "loaded",
             "message": None,
-            "rows_in_file": [3],
-            "rows_accepted": [3],
+            "rows_in_file": [daily],
+            "rows_accepted": [daily],
             "rows_quarantined": [0],
         }
     )
     counts = {c.name: rows for c in ORDERS.columns}
-    counts["discount_total"] = [84, 84, 84, 0]
+    counts["discount_total"] = [monthly * 90 // 100] * 3 + [daily if expected_ratio else 0]
     profiles = pd.DataFrame({"file": names, "raw_rows": rows, "repeated_rows": [0] * 4, **counts})
     quarantine = pd.DataFrame(columns=["file", "rows", "top_reason"])
     day = load_health_frame(current, pending, profiles, quarantine, ORDERS).set_index("file").loc[names[3]]
-    assert day["rows_vs_recent"] == pytest.approx(3 / (93 / 31))
+    if expected_ratio is None:
+        assert pd.isna(day["rows_vs_recent"])
+    else:
+        assert day["rows_vs_recent"] == pytest.approx(expected_ratio)
     assert day["emptied_column_count"] == 0
 
 

@@ -193,8 +193,12 @@ def load_health_frame(
         # Optional rows (order lines) come from the files of another table, whose volume is checked there.
         periodic = table.name not in VOLUME_EXEMPT_TABLES and not table.optional_rows
         recent = None
-        if len(before) and periodic and before["rows_in_file"].mean() >= MIN_RECENT_ROWS:
-            recent = (before["rows_in_file"] / before["file"].map(export_period_days)).mean()
+        if len(before) and periodic:
+            per_day = (before["rows_in_file"] / before["file"].map(export_period_days)).mean()
+            # Judged only when this file should hold enough rows for a ratio to mean something: a day's
+            # file of ten leads after monthly files of 300 holds 1 or 20 by chance.
+            if per_day * export_period_days(f.file) >= MIN_RECENT_ROWS:
+                recent = per_day
         emptied = []
         if f.file in profiles.index and len(before) and before["rows_in_file"].mean() >= MIN_RECENT_ROWS:
             prior = profiles.reindex(before["file"]).dropna(how="all")

@@ -77,8 +77,9 @@ MIN_CONSISTENT_SHARE = 0.99
 RECENT_FILES = 6  # about half a year of monthly exports
 MIN_ROWS_VS_RECENT = 0.2  # below: a truncated/collapsed export, blocks (ERROR)
 MAX_ROWS_VS_RECENT = 5.0  # above: a jump worth a look, recorded (WARN)
-# Below this many rows per recent file, counts and fill rates swing by chance (a shop with three orders a
-# day, a hand-made fixture): the volume and emptied-column rules only judge files whose recent files
+# Below this many rows, counts and fill rates swing by chance (a shop with three orders a day, a hand-made
+# fixture): the volume rule judges a file only when it should hold at least this many rows (the recent
+# files' rows per day times the days it covers), the emptied-column rule only files whose recent files
 # average at least this many rows.
 MIN_RECENT_ROWS = 50
 # The share rules judge files of at least this many rows. Real exports carry a few bad or repeated records
