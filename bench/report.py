@@ -55,6 +55,8 @@ def summarise(r: dict) -> dict:
         r.get("increment", {}),
         r.get("clv_fit", {}),
     )
+    if inc and not inc.get("success", True):  # a failed increment has no figure to report
+        inc = {"failed": inc.get("failed_steps") or inc.get("failed_checks") or True}
     floor_transform = floor.get("transform_seconds")
     floor_all = _sum(floor, ("load_seconds", "transform_seconds", "tests_seconds")) if floor else None
     built = _sum(sec, ("load", "dbt_before_clv", "clv", "dbt_after_clv", "checks"))
@@ -87,6 +89,7 @@ def summarise(r: dict) -> dict:
         "increment_seconds": inc.get("run_seconds"),
         "increment_peak_gib": _gib(inc.get("peak_rss_bytes", {}).get("tree_sampled")),
         "increment_share_of_full": _ratio(inc.get("run_seconds"), p.get("run_seconds")),
+        "increment_failed": inc.get("failed"),
         "clv_seconds": sec["clv"],
         "clv_weighted_fit_seconds": clv.get("weighted", {}).get("seconds"),
         "clv_per_customer_fit_seconds": clv.get("per_customer", {}).get("seconds"),
@@ -183,7 +186,8 @@ def scale_table(r: dict) -> str:
         f"CLV fit: weighted {_f(s['clv_weighted_fit_seconds'], 3)} s vs per customer "
         f"{_f(s['clv_per_customer_fit_seconds'], 3)} s",
         f"daily increment: {_f(s['increment_seconds'], 2)} s, CPU {_f(s['increment_cpu_seconds'], 2)} s "
-        f"({_f(s['increment_share_of_full'], 2)} of the full run)",
+        f"({_f(s['increment_share_of_full'], 2)} of the full run)"
+        + (f" FAILED: {s['increment_failed']}" if s.get("increment_failed") else ""),
         "",
         "targets:",
     ]
