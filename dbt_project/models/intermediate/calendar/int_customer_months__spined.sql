@@ -26,7 +26,7 @@ orders_monthly as (
         customer_id,
         order_month as month_start,
         count(*) as orders,
-        sum(net_revenue) as net_revenue,
+        {{ exact_sum('net_revenue') }} as net_revenue,
         count(distinct order_date) as purchase_days,
         max(order_date) as last_order_date
     from {{ ref('int_orders__resolved') }}
