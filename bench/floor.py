@@ -154,7 +154,8 @@ def run(root: Path, landing: Path, explain: list[str], skip: tuple[str, ...] = (
         t = time.perf_counter()
         clv_run = fit_and_score(con)
         clv_seconds = time.perf_counter() - t
-        fit_backtest(con)  # the pipeline's clv_backtest step: mart_clv_backtest reads what it writes
+        # The pipeline's clv_backtest step (mart_clv_backtest reads what it writes), every cutoff fitted.
+        fit_backtest(con, reuse=False)
         cpu["clv"], c = cpu_seconds() - c, cpu_seconds()
         after_seconds = _execute(con, after, timings)
         cpu["after_clv"], c = cpu_seconds() - c, cpu_seconds()

@@ -10,11 +10,15 @@ likelihood runs over the same likelihood, one on weighted unique rows, one on ev
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.lib.clv.backtest import fit_backtest
 from orchestration.lib.clv.bgnbd import conditional_expected_purchases, fit_bgnbd
 from orchestration.settings import Settings
 
@@ -98,3 +102,34 @@ def test_the_sample_backtest_is_not_trivial(warehouse):
     mart = warehouse["mart"]
     assert {"0", "1", f"{TOP}+", "all"} <= set(mart["frequency_bucket"])
     assert (mart.loc[mart["frequency_bucket"] == "all", "actual_purchases"] > 0).all()
+
+
+def _backtest_tables(con: duckdb.DuckDBPyConnection) -> tuple[list, list]:
+    return (
+        con.sql("select * exclude (input_key) from clv.backtest_fits order by cutoff_date").fetchall(),
+        con.sql("select * from clv.backtest_predictions order by all").fetchall(),
+    )
+
+
+def test_a_cutoff_whose_input_is_unchanged_keeps_its_fit(built_warehouse: Settings, tmp_path: Path):
+    """A day that changes no cutoff's summary refits none, with the same numbers as fitting all of them; a
+    change in one cutoff's rows refits that cutoff alone, as a fresh fit of the new rows would."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(built_warehouse.duckdb_path, copy)
+    with duckdb.connect(str(copy)) as con:
+        run = fit_backtest(con)  # the pipeline's step wrote these fits: the inputs are the same
+        assert run.reused_cutoffs == run.cutoffs == CUTOFFS
+        kept = _backtest_tables(con)
+        assert fit_backtest(con, reuse=False).reused_cutoffs == 0
+        assert _backtest_tables(con) == kept
+
+        con.execute(
+            "create or replace table intermediate.int_clv__backtest_summary as "
+            "from intermediate.int_clv__backtest_summary "
+            "where not (cutoff_date = (select max(cutoff_date) from intermediate.int_clv__backtest_summary) "
+            "and frequency = 0)"
+        )
+        assert fit_backtest(con).reused_cutoffs == CUTOFFS - 1
+        partly_kept = _backtest_tables(con)
+        fit_backtest(con, reuse=False)
+        assert _backtest_tables(con) == partly_kept != kept

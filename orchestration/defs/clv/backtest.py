@@ -57,6 +57,7 @@ def clv_backtest(
             context.log.info(
                 f"CLV backtest written to Spark: {duckdb_to_spark(con, spark.session(), 'clv', tables)}"
             )
+    context.log.info(f"CLV backtest: {run.reused_cutoffs} of {run.cutoffs} cutoffs unchanged, fits kept")
     for failure in run.failed_cutoffs:
         context.log.warning(f"CLV backtest cutoff not fitted: {failure}")
     yield MaterializeResult(
@@ -64,5 +65,9 @@ def clv_backtest(
     )
     yield MaterializeResult(
         asset_key=BACKTEST_FITS,
-        metadata={"dagster/row_count": run.cutoffs, "failed_cutoffs": len(run.failed_cutoffs)},
+        metadata={
+            "dagster/row_count": run.cutoffs,
+            "failed_cutoffs": len(run.failed_cutoffs),
+            "reused_cutoffs": run.reused_cutoffs,
+        },
     )
