@@ -93,9 +93,26 @@
     {%- elif kind == 'ticket' -%}
         ({{ incremental_rewrite_all() }}
          or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
+    {%- elif kind == 'backtest_customer' -%}
+        ({{ incremental_rewrite_all() }}
+         or {{ backtest_cutoffs_moved() }}
+         or {{ key or 'customer_id' }} in (select customer_id from {{ ref('int_incremental__affected_customers') }}))
     {%- else -%}
         {{ exceptions.raise_compiler_error('rewritten_rows: unknown kind ' ~ kind) }}
     {%- endif -%}
+{%- endmacro %}
+
+{# True when the CLV backtest's cutoffs (int_clv__backtest_cutoffs) differ from those the model's previous rows
+   ({{ this }}) were computed for: then every customer's calibration and holdout move. A cutoff with no rows in
+   the previous table counts as moved, so equal sets mean every previous row was computed for today's cutoffs. #}
+{% macro backtest_cutoffs_moved() -%}
+    exists (
+        select 1
+        from {{ ref('int_clv__backtest_cutoffs') }} as cutoffs
+        full outer join (select distinct cutoff_date, holdout_end_date from {{ this }}) as previous
+            on cutoffs.cutoff_date = previous.cutoff_date and cutoffs.holdout_end_date = previous.holdout_end_date
+        where cutoffs.cutoff_date is null or previous.cutoff_date is null
+    )
 {%- endmacro %}
 
 {# An exchange rate loaded since the watermark changes the conversion of `currency_column` amounts dated on or
