@@ -5,7 +5,10 @@ day by day, with two days arriving late and out of order, each day loaded and th
 dbt; and once, with every file, by a full rebuild. Every mart must be identical row for row. The lookback
 is 0 hours so the exactness comes from the incremental predicate itself, not from a wide window. A second test
 adds, on one day, a CRM contact whose email is an earlier guest's and a re-export of an old order naming a
-customer: identity moves history, and the increment must still equal a full rebuild.
+customer: identity moves history, and the increment must still equal a full rebuild. Tickets carried by
+those guests' emails move with them. The CLV backtest's per-customer split and summary are compared too,
+with a one-month holdout so that the short history has a cutoff (it appears when as_of_date reaches
+2024-02-29, and stays for the later days, which rewrite only affected customers' rows).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ FIRST_BUILD_THROUGH = date(2024, 2, 28)
 # Days delivered after the first build, in arrival order, crossing a month end (as_of_date moves into
 # March): 03-01 arrives late, after 03-02.
 ARRIVALS = [date(2024, 2, 29), date(2024, 3, 2), date(2024, 3, 1), date(2024, 3, 3)]
-# Marts built before the CLV fit (the CLV-scored marts are rebuilt whole from these facts every run).
+# Marts built before the CLV fit (the CLV-scored marts are rebuilt whole from these facts every run), and the
+# CLV backtest's inputs (schema-qualified: intermediate tables the CLV step and mart_clv_backtest read).
 COMPARED = [
     "fct_orders",
     "fct_tickets",
@@ -40,6 +44,8 @@ COMPARED = [
     "mart_relationship_health_summary",
     "mart_lifecycle_funnel",
     "mart_retention_mix",
+    "intermediate.int_clv__backtest_customers",
+    "intermediate.int_clv__backtest_summary",
 ]
 BOOKKEEPING = {"_processed_through"}
 _DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
@@ -88,7 +94,8 @@ def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
             "--exclude",
             "tag:clv_scored+",
             "--vars",
-            '{"incremental_lookback_hours": 0}',
+            # A one-month backtest holdout: the default six would leave a seven-week history without a cutoff.
+            '{"incremental_lookback_hours": 0, "clv_backtest_holdout_months": 1}',
             "--quiet",
             *args,
         ]
@@ -107,17 +114,18 @@ def _marts(db: Path) -> dict[str, list[tuple]]:
     try:
         tables = {}
         for name in COMPARED:
+            schema, table = name.split(".") if "." in name else ("marts", name)
             columns = [
                 c
                 for (c,) in con.execute(
                     "select column_name from information_schema.columns "
-                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [name],
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
                 ).fetchall()
                 if c not in BOOKKEEPING
             ]
             select = ", ".join(f'"{c}"' for c in columns)
-            rows = con.execute(f"select {select} from marts.{name} order by all").fetchall()
+            rows = con.execute(f"select {select} from {schema}.{table} order by all").fetchall()
             tables[name] = [tuple(_exact(v) for v in row) for row in rows]
         return tables
     finally:
@@ -184,6 +192,8 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
 
 MOVE_DAY = date(2024, 2, 29)
 NEW_CONTACT = "C9000001"
+# Solved tickets without a customer id, raised before the first build by the two guests whose orders move.
+MATCHED_TICKET, MOVED_TICKET = "T90000001", "T90000002"
 
 
 def _guest_orders(landing: Path, before: date) -> list[dict]:
@@ -197,7 +207,8 @@ def _guest_orders(landing: Path, before: date) -> list[dict]:
 
 def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, and a re-export of
-    another earlier guest order that now names an existing contact (whose first order is later)."""
+    another earlier guest order that now names an existing contact (whose first order is later); and to the
+    last tickets file of the first build a solved ticket from each of the two guests' emails."""
     guests = _guest_orders(landing, FIRST_BUILD_THROUGH)
     by_email = {o["email"].strip().lower(): o for o in guests}
     matched, moved = list(by_email.values())[:2]
@@ -234,7 +245,42 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     orders = landing / "orders" / "orders" / f"orders_{MOVE_DAY.isoformat()}.jsonl"
     with orders.open("a") as f:
         f.write(json.dumps({**moved, "customer_id": owner}) + "\n")
+
+    tickets = [
+        path
+        for path in sorted((landing / "support" / "tickets").glob("tickets_*.csv"))
+        if _file_day(path) <= FIRST_BUILD_THROUGH
+    ][-1]
+    columns = tickets.read_text().splitlines()[0].split(",")
+    day = _file_day(tickets).isoformat()
+    with tickets.open("a") as f:
+        for ticket_id, guest in ((MATCHED_TICKET, matched), (MOVED_TICKET, moved)):
+            values = {
+                "ticket_id": ticket_id,
+                "requester_email": guest["email"],
+                "channel": "email",
+                "priority": "normal",
+                "category": "delivery",
+                "status": "solved",
+                "created_at": f"{day}T08:00:00Z",
+                "first_response_at": f"{day}T09:00:00Z",
+                "solved_at": f"{day}T10:00:00Z",
+                "updated_at": f"{day}T10:00:00Z",
+            }
+            f.write(",".join(values.get(c, "") for c in columns) + "\n")
     return matched, moved, owner
+
+
+def _ticket_owner(db: Path, ticket_id: str) -> str | None:
+    con = duckdb.connect(str(db))
+    try:
+        found = con.execute(
+            "select customer_id from marts.fct_tickets where ticket_id = ?", [ticket_id]
+        ).fetchall()
+    finally:
+        con.close()
+    assert len(found) == 1, f"ticket {ticket_id}: {found}"
+    return found[0][0]
 
 
 @pytest.mark.slow
@@ -251,6 +297,7 @@ def test_identity_moving_history_equals_full_rebuild(
     _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
     _load(incremental_db, incremental_landing)
     _dbt(incremental_db, monkeypatch)
+    ticket_owner_before = _ticket_owner(incremental_db, MATCHED_TICKET)
     _deliver(source, incremental_landing, lambda day: day == MOVE_DAY)
     _load(incremental_db, incremental_landing)
     _dbt(incremental_db, monkeypatch)
@@ -275,6 +322,10 @@ def test_identity_moving_history_equals_full_rebuild(
     finally:
         con.close()
     assert owners == {matched["order_id"]: NEW_CONTACT, moved["order_id"]: owner}, owners
+    guest = duckdb.connect().execute("select 'g-' || md5(lower(trim(?)))", [matched["email"]]).fetchone()[0]
+    assert (ticket_owner_before, _ticket_owner(incremental_db, MATCHED_TICKET)) == (guest, NEW_CONTACT), (
+        "the guest's ticket must move to the new contact with its email"
+    )
     assert guest_rows == 0, (
         "the guest whose orders all moved to the new contact must leave the customer months"
     )
