@@ -192,8 +192,14 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
 
 MOVE_DAY = date(2024, 2, 29)
 NEW_CONTACT = "C9000001"
-# Solved tickets without a customer id, raised before the first build by the two guests whose orders move.
+# Solved tickets raised before the first build: by the two guests whose orders move (no customer id), and by
+# a requester unknown until MOVE_DAY's second new contact (one with its email, one naming its id).
 MATCHED_TICKET, MOVED_TICKET = "T90000001", "T90000002"
+NEW_REQUESTER, REQUESTER_EMAIL = "C9000002", "new.requester@example.com"
+REQUESTER_TICKETS = {
+    "T90000003": (REQUESTER_EMAIL, ""),
+    "T90000004": ("other.requester@example.com", NEW_REQUESTER),
+}
 
 
 def _guest_orders(landing: Path, before: date) -> list[dict]:
@@ -206,9 +212,9 @@ def _guest_orders(landing: Path, before: date) -> list[dict]:
 
 
 def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
-    """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, and a re-export of
-    another earlier guest order that now names an existing contact (whose first order is later); and to the
-    last tickets file of the first build a solved ticket from each of the two guests' emails."""
+    """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, a re-export of
+    another earlier guest order that now names an existing contact (whose first order is later), and a new
+    contact without orders; and to the last tickets file of the first build the tickets above."""
     guests = _guest_orders(landing, FIRST_BUILD_THROUGH)
     by_email = {o["email"].strip().lower(): o for o in guests}
     matched, moved = list(by_email.values())[:2]
@@ -217,22 +223,23 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     # The day's contacts file, whose header decides the columns (exports add columns over time).
     contacts = landing / "crm" / "contacts" / f"contacts_{MOVE_DAY.isoformat()}.csv"
     columns = contacts.read_text().splitlines()[0].split(",")
-    values = {
-        "contact_id": NEW_CONTACT,
-        "email": matched["email"],
-        "first_name": "Moved",
-        "last_name": "History",
-        "country": "GB",
-        "segment": "smb",
-        "acquisition_channel": "referral",
-        "account_manager": "",
-        "marketing_opt_in": "false",
-        "is_internal": "false",
-        "created_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
-        "updated_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
-    }
     with contacts.open("a") as f:
-        f.write(",".join(values.get(c, "") for c in columns) + "\n")
+        for contact_id, email in ((NEW_CONTACT, matched["email"]), (NEW_REQUESTER, REQUESTER_EMAIL)):
+            values = {
+                "contact_id": contact_id,
+                "email": email,
+                "first_name": "Moved",
+                "last_name": "History",
+                "country": "GB",
+                "segment": "smb",
+                "acquisition_channel": "referral",
+                "account_manager": "",
+                "marketing_opt_in": "false",
+                "is_internal": "false",
+                "created_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+                "updated_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+            }
+            f.write(",".join(values.get(c, "") for c in columns) + "\n")
 
     # An existing contact with a completed order after the moved one: the move pulls its first order back.
     later = [
@@ -254,10 +261,16 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     columns = tickets.read_text().splitlines()[0].split(",")
     day = _file_day(tickets).isoformat()
     with tickets.open("a") as f:
-        for ticket_id, guest in ((MATCHED_TICKET, matched), (MOVED_TICKET, moved)):
+        requesters = {
+            MATCHED_TICKET: (matched["email"], ""),
+            MOVED_TICKET: (moved["email"], ""),
+            **REQUESTER_TICKETS,
+        }
+        for ticket_id, (email, customer_id) in requesters.items():
             values = {
                 "ticket_id": ticket_id,
-                "requester_email": guest["email"],
+                "requester_email": email,
+                "customer_id": customer_id,
                 "channel": "email",
                 "priority": "normal",
                 "category": "delivery",
@@ -271,16 +284,21 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     return matched, moved, owner
 
 
-def _ticket_owner(db: Path, ticket_id: str) -> str | None:
+def _ticket_owners(db: Path) -> dict[str, str | None]:
+    """The customer of each appended ticket in fct_tickets (every one must have a row)."""
+    appended = [MATCHED_TICKET, MOVED_TICKET, *REQUESTER_TICKETS]
     con = duckdb.connect(str(db))
     try:
-        found = con.execute(
-            "select customer_id from marts.fct_tickets where ticket_id = ?", [ticket_id]
-        ).fetchall()
+        found = dict(
+            con.execute(
+                "select ticket_id, customer_id from marts.fct_tickets where ticket_id in (?, ?, ?, ?)",
+                appended,
+            ).fetchall()
+        )
     finally:
         con.close()
-    assert len(found) == 1, f"ticket {ticket_id}: {found}"
-    return found[0][0]
+    assert sorted(found) == sorted(appended), found
+    return found
 
 
 @pytest.mark.slow
@@ -297,7 +315,7 @@ def test_identity_moving_history_equals_full_rebuild(
     _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
     _load(incremental_db, incremental_landing)
     _dbt(incremental_db, monkeypatch)
-    ticket_owner_before = _ticket_owner(incremental_db, MATCHED_TICKET)
+    tickets_before = _ticket_owners(incremental_db)
     _deliver(source, incremental_landing, lambda day: day == MOVE_DAY)
     _load(incremental_db, incremental_landing)
     _dbt(incremental_db, monkeypatch)
@@ -323,9 +341,14 @@ def test_identity_moving_history_equals_full_rebuild(
         con.close()
     assert owners == {matched["order_id"]: NEW_CONTACT, moved["order_id"]: owner}, owners
     guest = duckdb.connect().execute("select 'g-' || md5(lower(trim(?)))", [matched["email"]]).fetchone()[0]
-    assert (ticket_owner_before, _ticket_owner(incremental_db, MATCHED_TICKET)) == (guest, NEW_CONTACT), (
+    tickets_after = _ticket_owners(incremental_db)
+    assert (tickets_before[MATCHED_TICKET], tickets_after[MATCHED_TICKET]) == (guest, NEW_CONTACT), (
         "the guest's ticket must move to the new contact with its email"
     )
+    for ticket_id in REQUESTER_TICKETS:
+        assert (tickets_before[ticket_id], tickets_after[ticket_id]) == (None, NEW_REQUESTER), (
+            f"{ticket_id}: an unknown requester's ticket must move to the contact with its email or id"
+        )
     assert guest_rows == 0, (
         "the guest whose orders all moved to the new contact must leave the customer months"
     )
