@@ -339,8 +339,8 @@ NOTES = """## How to read this
   run_results (bench/out/<scale>/increment/): the month-grain marts (retention mix, relationship health,
   funnel, flows: rewrite only the months and cohorts of affected customers, as fct_customer_months does) and
   the whole-table reconciliation tests (weekly, behind `full_checks`). The CLV backtest's per-customer split
-  is incremental but rewritten whole when as_of_date reaches a month end (its cutoffs move), which the bench's
-  increment day (12-30 to 12-31) does; its summary is a group-by over every customer's split. Publish rewrites
+  is incremental, but the day as_of_date reaches a month end (the bench's increment day, 12-30 to 12-31) adds
+  a cutoff for every customer; its summary is a group-by over every customer's split. Publish rewrites
   every changed mart whole: serving Parquet partitioned by month would rewrite the changed partitions only. GX
   on the new files has a fixed cost (import, then a validation per suite) of a few seconds.
 - *Full build at 1M*: fct_orders (a window over every order), int_customer_months__spined (running totals

@@ -8,7 +8,8 @@ adds, on one day, a CRM contact whose email is an earlier guest's and a re-expor
 customer: identity moves history, and the increment must still equal a full rebuild. Tickets carried by
 those guests' emails move with them. The CLV backtest's per-customer split and summary are compared too,
 with a one-month holdout so that the short history has a cutoff (it appears when as_of_date reaches
-2024-02-29, and stays for the later days, which rewrite only affected customers' rows).
+2024-02-29, and stays for the later days, which rewrite only affected customers' rows); in the second test
+one cutoff without holdout, replaced by the next on the move day.
 """
 
 from __future__ import annotations
@@ -75,7 +76,14 @@ def _load(db: Path, landing: Path) -> None:
         con.close()
 
 
-def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+# The CLV backtest's cutoffs (vars): a one-month holdout, as the default six would leave a seven-week history
+# without a cutoff. The identity test keeps one cutoff with no holdout, so that on its move day (a month end)
+# the cutoff of 01-31 is dropped and the one of 02-29 added.
+BACKTEST = {"clv_backtest_holdout_months": 1}
+BACKTEST_MOVING = {"clv_backtest_holdout_months": 0, "clv_backtest_cutoffs": 1}
+
+
+def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str, backtest: dict = BACKTEST) -> None:
     from dbt.cli.main import dbtRunner
 
     monkeypatch.setenv("RW_DUCKDB_PATH", str(db))
@@ -94,8 +102,7 @@ def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
             "--exclude",
             "tag:clv_scored+",
             "--vars",
-            # A one-month backtest holdout: the default six would leave a seven-week history without a cutoff.
-            '{"incremental_lookback_hours": 0, "clv_backtest_holdout_months": 1}',
+            json.dumps({"incremental_lookback_hours": 0, **backtest}),
             "--quiet",
             *args,
         ]
@@ -314,16 +321,16 @@ def test_identity_moving_history_equals_full_rebuild(
     incremental_db, incremental_landing = tmp_path / "incremental.duckdb", tmp_path / "incremental_landing"
     _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
     _load(incremental_db, incremental_landing)
-    _dbt(incremental_db, monkeypatch)
+    _dbt(incremental_db, monkeypatch, backtest=BACKTEST_MOVING)
     tickets_before = _ticket_owners(incremental_db)
     _deliver(source, incremental_landing, lambda day: day == MOVE_DAY)
     _load(incremental_db, incremental_landing)
-    _dbt(incremental_db, monkeypatch)
+    _dbt(incremental_db, monkeypatch, backtest=BACKTEST_MOVING)
 
     full_db, full_landing = tmp_path / "full.duckdb", tmp_path / "full_landing"
     _deliver(source, full_landing, lambda day: day <= MOVE_DAY)
     _load(full_db, full_landing)
-    _dbt(full_db, monkeypatch, "--full-refresh")
+    _dbt(full_db, monkeypatch, "--full-refresh", backtest=BACKTEST_MOVING)
 
     con = duckdb.connect(str(incremental_db))
     try:

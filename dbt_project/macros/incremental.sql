@@ -95,23 +95,26 @@
          or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
     {%- elif kind == 'backtest_customer' -%}
         ({{ incremental_rewrite_all() }}
-         or {{ backtest_cutoffs_moved() }}
-         or {{ key or 'customer_id' }} in (select customer_id from {{ ref('int_incremental__affected_customers') }}))
+         or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }})
+         or {{ backtest_cutoff_is_new() }}
+         or {{ backtest_cutoff_key() }} not in (
+             select {{ backtest_cutoff_key() }} from {{ ref('int_clv__backtest_cutoffs') }}
+         ))
     {%- else -%}
         {{ exceptions.raise_compiler_error('rewritten_rows: unknown kind ' ~ kind) }}
     {%- endif -%}
 {%- endmacro %}
 
-{# True when the CLV backtest's cutoffs (int_clv__backtest_cutoffs) differ from those the model's previous rows
-   ({{ this }}) were computed for: then every customer's calibration and holdout move. A cutoff with no rows in
-   the previous table counts as moved, so equal sets mean every previous row was computed for today's cutoffs. #}
-{% macro backtest_cutoffs_moved() -%}
-    exists (
-        select 1
-        from {{ ref('int_clv__backtest_cutoffs') }} as cutoffs
-        full outer join (select distinct cutoff_date, holdout_end_date from {{ this }}) as previous
-            on cutoffs.cutoff_date = previous.cutoff_date and cutoffs.holdout_end_date = previous.holdout_end_date
-        where cutoffs.cutoff_date is null or previous.cutoff_date is null
+{# The CLV backtest's cutoff as one value (a cutoff and its holdout's end), to compare cutoff sets. #}
+{% macro backtest_cutoff_key(cutoff_date='cutoff_date', holdout_end_date='holdout_end_date') -%}
+    cast({{ cutoff_date }} as {{ dbt.type_string() }}) || '/' || cast({{ holdout_end_date }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{# True for a cutoff of int_clv__backtest_cutoffs that the backtest split ({{ this }}) holds no row of yet: every
+   customer's row of it is computed (a cutoff once current keeps its rows until it is dropped). #}
+{% macro backtest_cutoff_is_new() -%}
+    {{ backtest_cutoff_key() }} not in (
+        select {{ backtest_cutoff_key() }} from (select distinct cutoff_date, holdout_end_date from {{ this }}) as held
     )
 {%- endmacro %}
 
