@@ -340,13 +340,13 @@ NOTES = """## How to read this
 ## Missed targets: what would close them (issue 12)
 
 - *Increment*: the models an increment still rebuilds whole lead "Where the time goes" of the increment's
-  run_results (bench/out/<scale>/increment/): int_tickets__resolved (incremental on the affected tickets once
-  int_incremental__affected_tickets stops reading it), the month-grain marts (retention mix, relationship
-  health, funnel, flows: rewrite only the months and cohorts of affected customers, as fct_customer_months
-  does), the CLV backtest (its cutoffs are month ends: only when as_of_date enters a new month) and the
-  whole-table reconciliation tests (weekly, behind `full_checks`). Publish rewrites every changed mart whole:
-  serving Parquet partitioned by month would rewrite the changed partitions only. GX on the new files has a
-  fixed cost (import, then a validation per suite) of a few seconds.
+  run_results (bench/out/<scale>/increment/): the month-grain marts (retention mix, relationship health,
+  funnel, flows: rewrite only the months and cohorts of affected customers, as fct_customer_months does) and
+  the whole-table reconciliation tests (weekly, behind `full_checks`). The CLV backtest's per-customer split
+  is incremental, but the day as_of_date reaches a month end (the bench's increment day, 12-30 to 12-31) adds
+  a cutoff for every customer; its summary is a group-by over every customer's split. Publish rewrites
+  every changed mart whole: serving Parquet partitioned by month would rewrite the changed partitions only. GX
+  on the new files has a fixed cost (import, then a validation per suite) of a few seconds.
 - *Full build at 1M*: fct_orders (a window over every order), int_customer_months__spined (running totals
   over the spine) and fct_customer_months lead; pre-aggregating before the windows is not done yet.
 """

@@ -5,7 +5,11 @@ day by day, with two days arriving late and out of order, each day loaded and th
 dbt; and once, with every file, by a full rebuild. Every mart must be identical row for row. The lookback
 is 0 hours so the exactness comes from the incremental predicate itself, not from a wide window. A second test
 adds, on one day, a CRM contact whose email is an earlier guest's and a re-export of an old order naming a
-customer: identity moves history, and the increment must still equal a full rebuild.
+customer: identity moves history, and the increment must still equal a full rebuild. Tickets carried by
+those guests' emails move with them. The CLV backtest's per-customer split and summary are compared too,
+with a one-month holdout so that the short history has a cutoff (it appears when as_of_date reaches
+2024-02-29, and stays for the later days, which rewrite only affected customers' rows); in the second test
+one cutoff without holdout, replaced by the next on the move day.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ FIRST_BUILD_THROUGH = date(2024, 2, 28)
 # Days delivered after the first build, in arrival order, crossing a month end (as_of_date moves into
 # March): 03-01 arrives late, after 03-02.
 ARRIVALS = [date(2024, 2, 29), date(2024, 3, 2), date(2024, 3, 1), date(2024, 3, 3)]
-# Marts built before the CLV fit (the CLV-scored marts are rebuilt whole from these facts every run).
+# Marts built before the CLV fit (the CLV-scored marts are rebuilt whole from these facts every run), and the
+# CLV backtest's inputs (schema-qualified: intermediate tables the CLV step and mart_clv_backtest read).
 COMPARED = [
     "fct_orders",
     "fct_tickets",
@@ -40,6 +45,8 @@ COMPARED = [
     "mart_relationship_health_summary",
     "mart_lifecycle_funnel",
     "mart_retention_mix",
+    "intermediate.int_clv__backtest_customers",
+    "intermediate.int_clv__backtest_summary",
 ]
 BOOKKEEPING = {"_processed_through"}
 _DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
@@ -69,7 +76,14 @@ def _load(db: Path, landing: Path) -> None:
         con.close()
 
 
-def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
+# The CLV backtest's cutoffs (vars): a one-month holdout, as the default six would leave a seven-week history
+# without a cutoff. The identity test keeps one cutoff with no holdout, so that on its move day (a month end)
+# the cutoff of 01-31 is dropped and the one of 02-29 added.
+BACKTEST = {"clv_backtest_holdout_months": 1}
+BACKTEST_MOVING = {"clv_backtest_holdout_months": 0, "clv_backtest_cutoffs": 1}
+
+
+def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str, backtest: dict = BACKTEST) -> None:
     from dbt.cli.main import dbtRunner
 
     monkeypatch.setenv("RW_DUCKDB_PATH", str(db))
@@ -88,7 +102,7 @@ def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> None:
             "--exclude",
             "tag:clv_scored+",
             "--vars",
-            '{"incremental_lookback_hours": 0}',
+            json.dumps({"incremental_lookback_hours": 0, **backtest}),
             "--quiet",
             *args,
         ]
@@ -107,17 +121,18 @@ def _marts(db: Path) -> dict[str, list[tuple]]:
     try:
         tables = {}
         for name in COMPARED:
+            schema, table = name.split(".") if "." in name else ("marts", name)
             columns = [
                 c
                 for (c,) in con.execute(
                     "select column_name from information_schema.columns "
-                    "where table_schema = 'marts' and table_name = ? order by ordinal_position",
-                    [name],
+                    "where table_schema = ? and table_name = ? order by ordinal_position",
+                    [schema, table],
                 ).fetchall()
                 if c not in BOOKKEEPING
             ]
             select = ", ".join(f'"{c}"' for c in columns)
-            rows = con.execute(f"select {select} from marts.{name} order by all").fetchall()
+            rows = con.execute(f"select {select} from {schema}.{table} order by all").fetchall()
             tables[name] = [tuple(_exact(v) for v in row) for row in rows]
         return tables
     finally:
@@ -184,6 +199,14 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
 
 MOVE_DAY = date(2024, 2, 29)
 NEW_CONTACT = "C9000001"
+# Solved tickets raised before the first build: by the two guests whose orders move (no customer id), and by
+# a requester unknown until MOVE_DAY's second new contact (one with its email, one naming its id).
+MATCHED_TICKET, MOVED_TICKET = "T90000001", "T90000002"
+NEW_REQUESTER, REQUESTER_EMAIL = "C9000002", "new.requester@example.com"
+REQUESTER_TICKETS = {
+    "T90000003": (REQUESTER_EMAIL, ""),
+    "T90000004": ("other.requester@example.com", NEW_REQUESTER),
+}
 
 
 def _guest_orders(landing: Path, before: date) -> list[dict]:
@@ -196,8 +219,9 @@ def _guest_orders(landing: Path, before: date) -> list[dict]:
 
 
 def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
-    """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, and a re-export of
-    another earlier guest order that now names an existing contact (whose first order is later)."""
+    """Append to MOVE_DAY's files a new CRM contact with an earlier guest order's email, a re-export of
+    another earlier guest order that now names an existing contact (whose first order is later), and a new
+    contact without orders; and to the last tickets file of the first build the tickets above."""
     guests = _guest_orders(landing, FIRST_BUILD_THROUGH)
     by_email = {o["email"].strip().lower(): o for o in guests}
     matched, moved = list(by_email.values())[:2]
@@ -206,22 +230,23 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     # The day's contacts file, whose header decides the columns (exports add columns over time).
     contacts = landing / "crm" / "contacts" / f"contacts_{MOVE_DAY.isoformat()}.csv"
     columns = contacts.read_text().splitlines()[0].split(",")
-    values = {
-        "contact_id": NEW_CONTACT,
-        "email": matched["email"],
-        "first_name": "Moved",
-        "last_name": "History",
-        "country": "GB",
-        "segment": "smb",
-        "acquisition_channel": "referral",
-        "account_manager": "",
-        "marketing_opt_in": "false",
-        "is_internal": "false",
-        "created_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
-        "updated_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
-    }
     with contacts.open("a") as f:
-        f.write(",".join(values.get(c, "") for c in columns) + "\n")
+        for contact_id, email in ((NEW_CONTACT, matched["email"]), (NEW_REQUESTER, REQUESTER_EMAIL)):
+            values = {
+                "contact_id": contact_id,
+                "email": email,
+                "first_name": "Moved",
+                "last_name": "History",
+                "country": "GB",
+                "segment": "smb",
+                "acquisition_channel": "referral",
+                "account_manager": "",
+                "marketing_opt_in": "false",
+                "is_internal": "false",
+                "created_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+                "updated_at": f"{MOVE_DAY.isoformat()}T09:00:00Z",
+            }
+            f.write(",".join(values.get(c, "") for c in columns) + "\n")
 
     # An existing contact with a completed order after the moved one: the move pulls its first order back.
     later = [
@@ -234,7 +259,53 @@ def _append_identity_moves(landing: Path) -> tuple[dict, dict, str]:
     orders = landing / "orders" / "orders" / f"orders_{MOVE_DAY.isoformat()}.jsonl"
     with orders.open("a") as f:
         f.write(json.dumps({**moved, "customer_id": owner}) + "\n")
+
+    tickets = [
+        path
+        for path in sorted((landing / "support" / "tickets").glob("tickets_*.csv"))
+        if _file_day(path) <= FIRST_BUILD_THROUGH
+    ][-1]
+    columns = tickets.read_text().splitlines()[0].split(",")
+    day = _file_day(tickets).isoformat()
+    with tickets.open("a") as f:
+        requesters = {
+            MATCHED_TICKET: (matched["email"], ""),
+            MOVED_TICKET: (moved["email"], ""),
+            **REQUESTER_TICKETS,
+        }
+        for ticket_id, (email, customer_id) in requesters.items():
+            values = {
+                "ticket_id": ticket_id,
+                "requester_email": email,
+                "customer_id": customer_id,
+                "channel": "email",
+                "priority": "normal",
+                "category": "delivery",
+                "status": "solved",
+                "created_at": f"{day}T08:00:00Z",
+                "first_response_at": f"{day}T09:00:00Z",
+                "solved_at": f"{day}T10:00:00Z",
+                "updated_at": f"{day}T10:00:00Z",
+            }
+            f.write(",".join(values.get(c, "") for c in columns) + "\n")
     return matched, moved, owner
+
+
+def _ticket_owners(db: Path) -> dict[str, str | None]:
+    """The customer of each appended ticket in fct_tickets (every one must have a row)."""
+    appended = [MATCHED_TICKET, MOVED_TICKET, *REQUESTER_TICKETS]
+    con = duckdb.connect(str(db))
+    try:
+        found = dict(
+            con.execute(
+                "select ticket_id, customer_id from marts.fct_tickets where ticket_id in (?, ?, ?, ?)",
+                appended,
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    assert sorted(found) == sorted(appended), found
+    return found
 
 
 @pytest.mark.slow
@@ -250,15 +321,16 @@ def test_identity_moving_history_equals_full_rebuild(
     incremental_db, incremental_landing = tmp_path / "incremental.duckdb", tmp_path / "incremental_landing"
     _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
     _load(incremental_db, incremental_landing)
-    _dbt(incremental_db, monkeypatch)
+    _dbt(incremental_db, monkeypatch, backtest=BACKTEST_MOVING)
+    tickets_before = _ticket_owners(incremental_db)
     _deliver(source, incremental_landing, lambda day: day == MOVE_DAY)
     _load(incremental_db, incremental_landing)
-    _dbt(incremental_db, monkeypatch)
+    _dbt(incremental_db, monkeypatch, backtest=BACKTEST_MOVING)
 
     full_db, full_landing = tmp_path / "full.duckdb", tmp_path / "full_landing"
     _deliver(source, full_landing, lambda day: day <= MOVE_DAY)
     _load(full_db, full_landing)
-    _dbt(full_db, monkeypatch, "--full-refresh")
+    _dbt(full_db, monkeypatch, "--full-refresh", backtest=BACKTEST_MOVING)
 
     con = duckdb.connect(str(incremental_db))
     try:
@@ -275,6 +347,15 @@ def test_identity_moving_history_equals_full_rebuild(
     finally:
         con.close()
     assert owners == {matched["order_id"]: NEW_CONTACT, moved["order_id"]: owner}, owners
+    guest = duckdb.connect().execute("select 'g-' || md5(lower(trim(?)))", [matched["email"]]).fetchone()[0]
+    tickets_after = _ticket_owners(incremental_db)
+    assert (tickets_before[MATCHED_TICKET], tickets_after[MATCHED_TICKET]) == (guest, NEW_CONTACT), (
+        "the guest's ticket must move to the new contact with its email"
+    )
+    for ticket_id in REQUESTER_TICKETS:
+        assert (tickets_before[ticket_id], tickets_after[ticket_id]) == (None, NEW_REQUESTER), (
+            f"{ticket_id}: an unknown requester's ticket must move to the contact with its email or id"
+        )
     assert guest_rows == 0, (
         "the guest whose orders all moved to the new contact must leave the customer months"
     )

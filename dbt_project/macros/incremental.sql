@@ -93,9 +93,29 @@
     {%- elif kind == 'ticket' -%}
         ({{ incremental_rewrite_all() }}
          or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))
+    {%- elif kind == 'backtest_customer' -%}
+        ({{ incremental_rewrite_all() }}
+         or customer_id in (select customer_id from {{ ref('int_incremental__affected_customers') }})
+         or {{ backtest_cutoff_is_new() }}
+         or {{ backtest_cutoff_key() }} not in (
+             select {{ backtest_cutoff_key() }} from {{ ref('int_clv__backtest_cutoffs') }}
+         ))
     {%- else -%}
         {{ exceptions.raise_compiler_error('rewritten_rows: unknown kind ' ~ kind) }}
     {%- endif -%}
+{%- endmacro %}
+
+{# The CLV backtest's cutoff as one value (a cutoff and its holdout's end), to compare cutoff sets. #}
+{% macro backtest_cutoff_key(cutoff_date='cutoff_date', holdout_end_date='holdout_end_date') -%}
+    cast({{ cutoff_date }} as {{ dbt.type_string() }}) || '/' || cast({{ holdout_end_date }} as {{ dbt.type_string() }})
+{%- endmacro %}
+
+{# True for a cutoff of int_clv__backtest_cutoffs that the backtest split ({{ this }}) holds no row of yet: every
+   customer's row of it is computed (a cutoff once current keeps its rows until it is dropped). #}
+{% macro backtest_cutoff_is_new() -%}
+    {{ backtest_cutoff_key() }} not in (
+        select {{ backtest_cutoff_key() }} from (select distinct cutoff_date, holdout_end_date from {{ this }}) as held
+    )
 {%- endmacro %}
 
 {# An exchange rate loaded since the watermark changes the conversion of `currency_column` amounts dated on or

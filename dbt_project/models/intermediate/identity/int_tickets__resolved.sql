@@ -1,9 +1,17 @@
+-- depends_on: {{ ref('int_as_of_date__resolved') }}
+-- depends_on: {{ ref('int_incremental__state') }}
+-- depends_on: {{ ref('int_incremental__affected_tickets') }}
+{{ config(
+    materialized=rewrite_materialization(), incremental_strategy="rewrite", rewrite="ticket", on_schema_change="fail"
+) }}
 -- Tickets created on or before as_of_date, each in its version current on as_of_date (the latest saved on
 -- or before it: priority, channel and status as they stood then), with the customer they belong to: the
 -- ticket's customer_id when a known contact, else the contact that used the requester email, else an
 -- existing guest with that email, else null (unknown requester). A response or solve after as_of_date has
 -- not happened yet. Tickets of internal customers are dropped. Post-purchase: linked to an order, or opened
 -- within post_purchase_window_days after the customer's last completed order.
+-- Incremental: affected tickets are resolved again from all their versions, and the last-order timeline reads
+-- only their customers' orders.
 with versions as (
     select
         *,
@@ -12,6 +20,7 @@ with versions as (
         ) as version_rank
     from {{ ref('stg_support__tickets') }}
     where {{ to_date('updated_at') }} <= {{ as_of_date() }}
+        {% if is_incremental() %}and {{ rewritten_rows('ticket') }}{% endif %}
 ),
 
 tickets as (
@@ -32,6 +41,7 @@ timeline as (
         cast(null as {{ dbt.type_string() }}) as ticket_id
     from {{ ref('int_orders__resolved') }}
     where is_completed
+        {% if is_incremental() %}and customer_id in (select customer_id from known){% endif %}
     union all
     select customer_id, {{ to_date('created_at') }}, 1, cast(null as date), ticket_id
     from known
