@@ -9,14 +9,16 @@
 -- as_of_date, and a response dated after the previous as_of_date becomes visible now), and tickets whose
 -- customer differs from the previous fct_tickets (identity moves, or the customer became internal), and
 -- tickets with a version saved between the previous and this as_of_date (the version a ticket is read in
--- moves with as_of_date: a re-prioritisation or close already loaded becomes current).
+-- moves with as_of_date: a re-prioritisation or close already loaded becomes current). Each with the customer
+-- the previous fct_tickets gave it (read here, before fct_tickets is rewritten): the retention mix rewrites the
+-- months of both the old and the new customer.
 {% set facts = previous_facts() %}
 with tickets as (
     select ticket_id, customer_id, first_response_at, solved_at from {{ ref('int_tickets__resolved') }}
 )
 
 {% if not facts %}
-select ticket_id from tickets
+select ticket_id, cast(null as {{ dbt.type_string() }}) as previous_customer_id from tickets
 {% else %},
 
 previous_tickets as (
@@ -52,5 +54,9 @@ affected as (
         or coalesce(tickets.customer_id, '') <> coalesce(previous_tickets.customer_id, '')
 )
 
-select ticket_id from affected where ticket_id is not null
+select affected.ticket_id, previous_tickets.customer_id as previous_customer_id
+from affected
+left join previous_tickets
+    on affected.ticket_id = previous_tickets.ticket_id
+where affected.ticket_id is not null
 {% endif %}
