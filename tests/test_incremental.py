@@ -47,6 +47,9 @@ COMPARED = [
     "mart_retention_mix",
     "intermediate.int_clv__backtest_customers",
     "intermediate.int_clv__backtest_summary",
+    # The retention mix's per-customer flags, row for row: the mart's counts could hide errors that cancel,
+    # and it nulls repurchase until the window (longer than this history) is observed.
+    "intermediate.int_retention_mix__customer_months",
 ]
 BOOKKEEPING = {"_processed_through"}
 _DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})\.")
@@ -159,21 +162,87 @@ def daily_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "landing"
 
 
+def _append_late_campaign_touches(landing: Path) -> list[str]:
+    """Append to the last arrival's activities file campaign touches dated in January: a new one for a
+    contact, and a re-export of an earlier touch naming another contact. Both contacts bought in January (live
+    at the start of February) and have no order or contact row in March, so only the touches can rewrite their
+    February retention-mix row, a month the last increment does not rewrite for everyone."""
+    orders = [
+        (_file_day(path), o)
+        for path in sorted((landing / "orders" / "orders").glob("orders_*.jsonl"))
+        for o in map(json.loads, path.read_text().splitlines())
+    ]
+    activities_dir = landing / "crm" / "activities"
+    touches = [
+        (_file_day(path), line.split(","))
+        for path in sorted(activities_dir.glob("activities_*.csv"))
+        for line in path.read_text().splitlines()[1:]
+        if ",campaign_touch," in line
+    ]
+    march_contacts = {
+        line.split(",")[0]
+        for path in (landing / "crm" / "contacts").glob("contacts_*.csv")
+        if _file_day(path) >= date(2024, 3, 1)
+        for line in path.read_text().splitlines()[1:]
+    }
+    busy = {o["customer_id"] for day, o in orders if day >= date(2024, 3, 1)}
+    busy |= march_contacts | {fields[1] for _, fields in touches}
+    candidates = sorted(
+        {
+            o["customer_id"]
+            for day, o in orders
+            if day <= date(2024, 1, 30) and o["status"] == "completed" and o.get("customer_id")
+        }
+        - busy
+    )
+    assert len(candidates) >= 2, candidates
+    moved = next(fields for day, fields in touches if day <= date(2024, 1, 31))
+    last = activities_dir / f"activities_{max(ARRIVALS).isoformat()}.csv"
+    with last.open("a") as f:
+        f.write(f"A900000001,{candidates[0]},campaign_touch,late_export,2024-01-25T10:00:00Z\n")
+        f.write(",".join([moved[0], candidates[1], *moved[2:]]) + "\n")
+    return candidates[:2]
+
+
+def _campaign_touch_in_february(db: Path, customers: list[str]) -> list[bool]:
+    con = duckdb.connect(str(db))
+    try:
+        return [
+            con.execute(
+                "select had_campaign_touch from intermediate.int_retention_mix__customer_months "
+                "where customer_id = ? and month_start = date '2024-02-01'",
+                [customer],
+            ).fetchone()[0]
+            for customer in customers
+        ]
+    finally:
+        con.close()
+
+
 @pytest.mark.slow
 def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "source"
+    _deliver(daily_landing, source, lambda day: True)
+    touched = _append_late_campaign_touches(source)
+
     incremental_db, incremental_landing = tmp_path / "incremental.duckdb", tmp_path / "incremental_landing"
-    _deliver(daily_landing, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
+    _deliver(source, incremental_landing, lambda day: day <= FIRST_BUILD_THROUGH)
     _load(incremental_db, incremental_landing)
     _dbt(incremental_db, monkeypatch)
     rows_before = {name: len(rows) for name, rows in _marts(incremental_db).items()}
 
     for arrival in ARRIVALS:
-        _deliver(daily_landing, incremental_landing, lambda day, arrival=arrival: day == arrival)
+        if arrival == max(ARRIVALS):
+            assert _campaign_touch_in_february(incremental_db, touched) == [False, False]
+        _deliver(source, incremental_landing, lambda day, arrival=arrival: day == arrival)
         _load(incremental_db, incremental_landing)
         _dbt(incremental_db, monkeypatch)
+    assert _campaign_touch_in_february(incremental_db, touched) == [True, True], (
+        "a late campaign touch must reach a month the increment does not rewrite for everyone"
+    )
 
     full_db, full_landing = tmp_path / "full.duckdb", tmp_path / "full_landing"
-    _deliver(daily_landing, full_landing, lambda day: day <= max(ARRIVALS))
+    _deliver(source, full_landing, lambda day: day <= max(ARRIVALS))
     _load(full_db, full_landing)
     _dbt(full_db, monkeypatch, "--full-refresh")
 

@@ -52,6 +52,17 @@
     )
 {%- endmacro %}
 
+{# True when the model, written after the facts, missed the previous build (it failed after writing the facts,
+   so the watermark moved past loads this table never saw): then every row is rewritten. The model's
+   `_processed_through` is the watermark of the build that last wrote it. #}
+{% macro missed_a_build() -%}
+    not coalesce(
+        (select max(_processed_through) from {{ this }})
+            >= (select previous_watermark from {{ ref('int_incremental__state') }}),
+        false
+    )
+{%- endmacro %}
+
 {# The rows an incremental model rewrites, by the kind named in its `rewrite` config. The strategy below deletes
    exactly these rows from the table and the model selects exactly these rows again, so a build that rewrites a
    key also removes it when it has no row any more (a guest whose orders moved to a contact). `key` names the
@@ -90,6 +101,12 @@
         {{ customer_months_to_rewrite('month_start') }}
     {%- elif kind == 'customer_month_end' -%}
         {{ customer_months_to_rewrite('month_end') }}
+    {%- elif kind == 'mix_customer_month' -%}
+        (
+            {{ customer_months_to_rewrite('month_start') }}
+            or customer_id in (select customer_id from {{ ref('int_incremental__mix_customers') }})
+            or {{ missed_a_build() }}
+        )
     {%- elif kind == 'ticket' -%}
         ({{ incremental_rewrite_all() }}
          or ticket_id in (select ticket_id from {{ ref('int_incremental__affected_tickets') }}))

@@ -14,10 +14,15 @@
 -- affected (post-purchase flags follow its orders; it may have become internal or disappeared); and identity
 -- moves: tickets naming a touched contact, with an email a touched contact used (its contact resolution can
 -- change), or whose email's guest is affected (a guest appearing, disappearing or becoming internal). Empty when
--- there is no usable previous build: then every ticket is rewritten (macro incremental_rewrite_all).
+-- there is no usable previous build: then every ticket is rewritten (macro incremental_rewrite_all). Each with
+-- the customer the previous fct_tickets gave it (read here, before fct_tickets is rewritten): the retention mix
+-- rewrites the months of both the old and the new customer.
 {% set facts = previous_facts() %}
 {% if not facts %}
-select cast(null as {{ dbt.type_string() }}) as ticket_id where 1 = 0
+select
+    cast(null as {{ dbt.type_string() }}) as ticket_id,
+    cast(null as {{ dbt.type_string() }}) as previous_customer_id
+where 1 = 0
 {% else %}
 with versions as (
     select ticket_id, source_customer_id, requester_email_normalized, created_at, updated_at
@@ -80,5 +85,9 @@ affected as (
         on 'g-' || {{ dbt.hash('versions.requester_email_normalized') }} = affected_customers.customer_id
 )
 
-select ticket_id from affected where ticket_id is not null
+select affected.ticket_id, previous_tickets.customer_id as previous_customer_id
+from affected
+left join previous_tickets
+    on affected.ticket_id = previous_tickets.ticket_id
+where affected.ticket_id is not null
 {% endif %}

@@ -43,6 +43,29 @@ origin_leads as (
     where lead_rank = 1
 ),
 
+-- First and second purchase day (days with a completed order; fct_orders holds non-internal customers only, as
+-- int_clv__purchase_days does), by two aggregations: numbering every purchase day with a window cost more, and
+-- the guests' entry read it a second time.
+first_purchases as (
+    select customer_id, min(order_date) as first_purchase_date
+    from {{ ref('fct_orders') }}
+    where is_completed
+    group by customer_id
+),
+
+purchases as (
+    select
+        first_purchases.customer_id,
+        first_purchases.first_purchase_date,
+        min(orders.order_date) as second_purchase_date
+    from first_purchases
+    left join {{ ref('fct_orders') }} as orders
+        on first_purchases.customer_id = orders.customer_id
+        and orders.is_completed
+        and orders.order_date > first_purchases.first_purchase_date
+    group by first_purchases.customer_id, first_purchases.first_purchase_date
+),
+
 entrants as (
     select
         'lead' as entry_point,
@@ -78,23 +101,9 @@ entrants as (
         customers.customer_id,
         cast(null as date) as contact_date
     from customers
-    inner join (
-        select customer_id, purchase_date as first_purchase_date
-        from {{ ref('int_clv__purchase_days') }}
-        where purchase_number = 1
-    ) as purchases
+    inner join purchases
         on customers.customer_id = purchases.customer_id
     where customers.customer_type = 'guest'
-),
-
-purchases as (
-    select
-        customer_id,
-        min(case when purchase_number = 1 then purchase_date end) as first_purchase_date,
-        min(case when purchase_number = 2 then purchase_date end) as second_purchase_date
-    from {{ ref('int_clv__purchase_days') }}
-    where purchase_number <= 2
-    group by customer_id
 ),
 
 -- Advocacy: another customer's completed order carries this customer's referral code.
