@@ -339,16 +339,17 @@ NOTES = """## How to read this
 
 ## Missed targets: what would close them (issue 12)
 
-- *Increment*: the models an increment still rebuilds whole lead "Where the time goes" of the increment's
-  run_results (bench/out/<scale>/increment/): the month-grain marts (retention mix, relationship health,
-  funnel, flows: rewrite only the months and cohorts of affected customers, as fct_customer_months does) and
-  the whole-table reconciliation tests (weekly, behind `full_checks`). The CLV backtest's per-customer split
-  is incremental, but the day as_of_date reaches a month end (the bench's increment day, 12-30 to 12-31) adds
-  a cutoff for every customer; its summary is a group-by over every customer's split. Publish rewrites
-  every changed mart whole: serving Parquet partitioned by month would rewrite the changed partitions only. GX
-  on the new files has a fixed cost (import, then a validation per suite) of a few seconds.
-- *Full build at 1M*: fct_orders (a window over every order), int_customer_months__spined (running totals
-  over the spine) and fct_customer_months lead; pre-aggregating before the windows is not done yet.
+- *Increment*: what a one-day run still pays for in proportion to history ("Where the time goes" of
+  bench/out/<scale>/increment/run_results_*.json): the marts rebuilt whole because every customer's value
+  moves with as_of_date or with the CLV refit (relationship health's windows, dim_customers, customer value,
+  equity, funnel, flows, cohorts, transitions); the incremental models' scans of the big tables to find and
+  delete the affected keys (staging dedupe, touched orders, the spine, fct_orders); and fixed costs (two dbt
+  invocations of ~180 nodes, most of them tests; GX's import and a validation per suite). The bench's
+  increment day (12-30 to 12-31) is a month end: the CLV backtest gains a cutoff for every customer, the
+  worst case of its incremental split. Publish: the customer-grain marts change for every customer daily and
+  are written whole, and the serving DuckDB file (copied, then patched by month) grows with history.
+- *Full build at 1M*: near the engine floor (see the ratio); the loads and the table writes dominate, and
+  month-partitioned Parquet for the facts costs about twice a single file to write on a full build.
 """
 
 

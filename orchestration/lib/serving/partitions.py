@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+from datetime import date
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -71,9 +72,15 @@ def mart_key(keys: dict[str, tuple[int, str]]) -> str:
 
 
 def in_labels(column: str, labels: list[str], table: str = "") -> str:
-    """A predicate selecting the rows of the given partitions (labels are dates or `null`: safe literals)."""
-    quoted = ", ".join("'" + label.replace("'", "''") + "'" for label in labels)
-    return f"{label_sql(column, table)} in ({quoted})" if labels else "false"
+    """A predicate selecting the rows of the given partitions, on the date column itself (no string per row,
+    and DuckDB skips row groups by their min/max). Labels are ISO dates or `null`."""
+    qualified = f'{table}."{column}"' if table else f'"{column}"'
+    dates = [label for label in labels if label != NULL_LABEL]
+    literals = ", ".join(f"date '{date.fromisoformat(d)}'" for d in dates)  # only ever a date
+    parts = [f"{qualified} in ({literals})"] if dates else []
+    if NULL_LABEL in labels:
+        parts.append(f"{qualified} is null")
+    return "(" + " or ".join(parts) + ")" if parts else "false"
 
 
 def write_files(
