@@ -35,10 +35,9 @@ def partition_column(mart: str, columns: list[list[str]]) -> str | None:
     return None
 
 
-def label_sql(column: str, table: str = "") -> str:
+def label_sql(column: str) -> str:
     """The partition a row is in, as text (the file name without .parquet)."""
-    qualified = f'{table}."{column}"' if table else f'"{column}"'
-    return f"coalesce(strftime({qualified}, '%Y-%m-%d'), '{NULL_LABEL}')"
+    return f"coalesce(strftime(\"{column}\", '%Y-%m-%d'), '{NULL_LABEL}')"
 
 
 def content_keys(
@@ -71,10 +70,10 @@ def mart_key(keys: dict[str, tuple[int, str]]) -> str:
     return hashlib.sha256(json.dumps(sorted(keys.items())).encode()).hexdigest()[:32]
 
 
-def in_labels(column: str, labels: list[str], table: str = "") -> str:
+def in_labels(column: str, labels: list[str]) -> str:
     """A predicate selecting the rows of the given partitions, on the date column itself (no string per row,
     and DuckDB skips row groups by their min/max). Labels are ISO dates or `null`."""
-    qualified = f'{table}."{column}"' if table else f'"{column}"'
+    qualified = f'"{column}"'
     dates = [label for label in labels if label != NULL_LABEL]
     literals = ", ".join(f"date '{date.fromisoformat(d)}'" for d in dates)  # only ever a date
     parts = [f"{qualified} in ({literals})"] if dates else []

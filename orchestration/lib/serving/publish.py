@@ -331,6 +331,7 @@ class _MartWrite:
             column = None
             keys = partitions.content_keys(self.source, self.mart, published, self.selected, self.salt, None)
         key = partitions.mart_key(keys)
+        self.rows = sum(rows for rows, _ in keys.values())
         prior = prior or {}
         if column is None:
             return self._single_file(prev_dir, prior, has_table, key)
@@ -373,9 +374,8 @@ class _MartWrite:
             for label in kept:
                 os.link(prev_dir / old[label]["file"], self.tmp / old[label]["file"])
             return {**prior, "shared_with": prior.get("shared_with") or prev_dir.name}, None
-        total = sum(rows for rows, _ in keys.values())
         changed_rows = sum(keys[label][0] for label in changed)
-        if has_table and old and changed_rows * 2 <= total:
+        if has_table and old and changed_rows * 2 <= self.rows:
             # The months this day changed: delete and insert them in the table the previous build served.
             dropped = sorted(set(old) - kept)
             table = f'srv.marts."{self.mart}"'
@@ -414,7 +414,7 @@ class _MartWrite:
             [self.mart],
         ).fetchall()
         return {
-            "rows": self.source.execute(f'select count(*) from marts."{self.mart}"').fetchone()[0],
+            "rows": self.rows,
             "columns": [{"name": c, "type": t} for c, t in served],
             "masked": {c.name: c.action for c in self.plan if c.action in ("hash", "drop", "hash_guest")},
             "parquet": parquet,
