@@ -1,9 +1,6 @@
 -- The CLV backtest's cutoffs (DECISIONS.md, CLV backtest): the last var clv_backtest_cutoffs month ends whose
 -- holdout (var clv_backtest_holdout_months whole months after the cutoff) ends on or before as_of_date, so every
 -- holdout is fully observed. They move only when as_of_date reaches a new month end.
--- A table, not a view: a handful of rows, and on Spark the view's expanded text (as_of_date inlined) is longer
--- than the Hive metastore (Derby) stores.
-{{ config(materialized="table") }}
 select
     cutoff_date,
     holdout_end_date,
