@@ -275,6 +275,60 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
     assert untouched > 0, "the last increment rewrote every row: it was not incremental"
     assert rows_before["fct_orders"] < len(full["fct_orders"]), "the increments must add orders"
     _assert_same_marts(incremental, full)
+    _assert_staging_tests_judge_the_keys_rewritten(incremental_db, monkeypatch)
+
+
+def _staging_test_failures(db: Path, monkeypatch: pytest.MonkeyPatch, full_checks: bool) -> list[str]:
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.setenv("RW_DUCKDB_PATH", str(db))
+    result = dbtRunner().invoke(
+        [
+            "test",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(db.parent / "dbt_target"),
+            "--log-path",
+            str(db.parent / "dbt_target"),
+            "--select",
+            "stg_shop__order_lines",
+            "--vars",
+            json.dumps({"incremental_lookback_hours": 0, "full_checks": full_checks, **BACKTEST}),
+            "--quiet",
+        ]
+    )
+    return sorted(r.node.name for r in result.result if r.status == "fail")
+
+
+def _assert_staging_tests_judge_the_keys_rewritten(db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an increment, a staging test judges the keys that build deduped again (macros/checks.sql,
+    __rewritten_this_run__), the weekly run every row: a copy of a line loaded before the last build is
+    seen only by the weekly run, a copy of a line loaded for the last build by the daily one too."""
+    con = duckdb.connect(str(db))
+    try:
+        since = "(select lookback_from from intermediate.int_incremental__state)"
+        loaded_last = f"select line_id from raw.shop_order_lines where _loaded_at >= {since}"
+        (new,) = con.execute(f"select min(line_id) from ({loaded_last})").fetchone()
+        (old,) = con.execute(
+            f"select min(line_id) from raw.shop_order_lines where line_id not in ({loaded_last})"
+        ).fetchone()
+        assert old is not None and new is not None, (old, new)
+        duplicate = "insert into staging.stg_shop__order_lines select * from staging.stg_shop__order_lines "
+        con.execute(duplicate + "where line_id = ?", [old])
+    finally:
+        con.close()
+    unique = ["unique_stg_shop__order_lines_line_id"]
+    assert _staging_test_failures(db, monkeypatch, full_checks=False) == []
+    assert _staging_test_failures(db, monkeypatch, full_checks=True) == unique
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(duplicate + "where line_id = ?", [new])
+    finally:
+        con.close()
+    assert _staging_test_failures(db, monkeypatch, full_checks=False) == unique
 
 
 MOVE_DAY = date(2024, 2, 29)

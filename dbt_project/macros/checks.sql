@@ -1,7 +1,9 @@
 {# Checks on the increment (DECISIONS.md, Incremental processing). A fact's tests carry
    `config: {where: __written_this_run__}`: a daily build tests the rows it wrote (their _processed_through is
    this build's watermark; after a full refresh that is every row); with var full_checks (the weekly schedule)
-   every row. Tests of incremental intermediate tables carry `where: __full_checks_only__`: whole-table checks,
+   every row. Tests of incremental staging tables carry `where: __rewritten_this_run__`: the rows of the keys
+   this build deduped again (a duplicate can only involve such a key: the others' rows were unique and were not
+   touched). Tests of incremental intermediate tables carry `where: __full_checks_only__`: whole-table checks,
    run weekly and on a full refresh (the facts' tests judge what they feed into the increment). YAML cannot call
    a project macro in `where`, so the tokens are replaced here, where dbt applies `where` to the tested relation
    (this overrides dbt's get_where_subquery for every test). #}
@@ -9,11 +11,13 @@
     {%- set where = config.get('where', '') -%}
     {%- if where == '__written_this_run__' -%}
         {%- set where = written_this_run() -%}
+    {%- elif where == '__rewritten_this_run__' -%}
+        {%- set where = rewritten_this_run() -%}
     {%- elif where == '__full_checks_only__' -%}
         {%- set where = '1 = 1' if full_checks() else '1 = 0' -%}
     {%- endif -%}
     {%- if where -%}
-        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+        {%- do return('(select * from ' ~ relation ~ ' as tested_rows where ' ~ where ~ ') dbt_subquery') -%}
     {%- endif -%}
     {%- do return(relation) -%}
 {%- endmacro %}
@@ -23,9 +27,51 @@
         {{ return('1 = 1') }}
     {%- endif -%}
     {#- a test may not ref a model it does not test: the state table is found in the graph -#}
-    {%- set state = graph.nodes['model.' ~ project_name ~ '.int_incremental__state'] -%}
-    {%- set relation = api.Relation.create(database=state.database, schema=state.schema, identifier=state.alias) -%}
+    {%- set relation = graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__state']) -%}
     {{ return('_processed_through >= (select current_watermark from ' ~ relation ~ ')') }}
+{%- endmacro %}
+
+{# The rows of the keys a staging model's rewrite (macro rewritten_rows, kinds 'raw', 'raw_order',
+   'raw_order_line', 'raw_contact') selected in this build. A test may not ref what it does not test, so the
+   relations come from the graph; the predicates are rewritten_rows' own. #}
+{% macro rewritten_this_run() -%}
+    {%- if full_checks() or not execute -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set tested = graph.nodes.get(model.attached_node) if model.attached_node else none -%}
+    {%- set kind = tested.config.get('rewrite') if tested and tested.config.materialized == 'incremental' else none -%}
+    {%- if kind is none -%}
+        {{ return('1 = 1') }}
+    {%- endif -%}
+    {%- set state = graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__state']) -%}
+    {%- set since -%}
+        ((select previous_watermark is null from {{ state }}) or _loaded_at >= (select lookback_from from {{ state }}))
+    {%- endset -%}
+    {%- set keys = {
+        'raw': (tested.config.rewrite_key, tested.config.rewrite_raw_table),
+        'raw_contact': ('contact_id', 'crm_contacts'),
+        'raw_order': ('order_id', 'shop_orders'),
+        'raw_order_line': ('line_id', 'shop_order_lines'),
+    } -%}
+    {%- if kind not in keys -%}
+        {{ exceptions.raise_compiler_error('__rewritten_this_run__ tests a staging model; ' ~ tested.name ~ ' has rewrite kind ' ~ kind) }}
+    {%- endif -%}
+    {%- set key, table = keys[kind] -%}
+    {%- set raw = graph_relation(graph.sources['source.' ~ project_name ~ '.raw.' ~ table]) -%}
+    {%- set predicate -%}
+        {{ key }} in (select {{ key }} from {{ raw }} where {{ since }})
+        {%- if kind == 'raw_order' %}
+        or exists (
+            select 1 from {{ graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__touched_rates']) }} as rates
+            where {{ fx_touched('tested_rows.currency', 'tested_rows.order_date', 'rates') }}
+        )
+        {%- endif -%}
+    {%- endset -%}
+    {{ return('(' ~ predicate ~ ')') }}
+{%- endmacro %}
+
+{% macro graph_relation(node) -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias or node.identifier or node.name)) }}
 {%- endmacro %}
 
 {# Whole-table checks and reconciliations run with var full_checks, or on a full refresh (every row rewritten). #}
