@@ -71,7 +71,8 @@
 {%- endmacro %}
 
 {% macro graph_relation(node) -%}
-    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=node.alias or node.identifier or node.name)) }}
+    {%- set identifier = node.alias or node.identifier or node.name -%}
+    {{ return(api.Relation.create(database=node.database, schema=node.schema, identifier=identifier)) }}
 {%- endmacro %}
 
 {# Whole-table checks and reconciliations run with var full_checks, or on a full refresh (every row rewritten). #}

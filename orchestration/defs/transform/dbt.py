@@ -26,7 +26,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.transform.row_counts import with_row_counts
-from orchestration.lib import nothing_new
+from orchestration.lib import dbt_target_dirs, nothing_new
 from orchestration.lib.freshness_policy import FRESHNESS_POLICY
 from orchestration.lib.spark.engine import SparkEngine
 from orchestration.lib.spark.steps import (
@@ -140,6 +140,7 @@ def _build(
         context.log.info(f"Spark-built models copied to the build DuckDB: {copied}")
     yield from with_row_counts(events, dbt_project.manifest_path, warehouse)
     _keep_partial_parse(Path(invocation.target_path))
+    dbt_target_dirs.prune(DBT_PROJECT_DIR / "target", ("dbt_before_clv", "dbt_after_clv"))
 
 
 def _code_already_tested(context: AssetExecutionContext, settings: Settings) -> bool:
