@@ -339,17 +339,45 @@ NOTES = """## How to read this
 
 ## Missed targets: what would close them (issue 12)
 
-- *Increment*: what a one-day run still pays for in proportion to history ("Where the time goes" of
-  bench/out/<scale>/increment/run_results_*.json): the marts rebuilt whole because every customer's value
-  moves with as_of_date or with the CLV refit (relationship health's windows, dim_customers, customer value,
-  equity, funnel, flows, cohorts, transitions); the incremental models' scans of the big tables to find and
-  delete the affected keys (staging dedupe, touched orders, the spine, fct_orders); and fixed costs (two dbt
-  invocations of ~180 nodes, most of them tests; GX's import and a validation per suite). The bench's
-  increment day (12-30 to 12-31) is a month end: the CLV backtest gains a cutoff for every customer, the
-  worst case of its incremental split. Publish: the customer-grain marts change for every customer daily and
-  are written whole, and the serving DuckDB file (copied, then patched by month) grows with history.
-- *Full build at 1M*: near the engine floor (see the ratio); the loads and the table writes dominate, and
-  month-partitioned Parquet for the facts costs about twice a single file to write on a full build.
+Each missed target's figure is in the tables above; the profiles below were measured on 2026-12-03 with the
+commands named, on a quiet machine unless said.
+
+- *One-day increment at 100k within 10 s*: the 10k increment costs about the same, so nearly all of it is
+  fixed cost, not data. Profile of a 10k increment (26.6 s; `bench.pipeline` on a copy of a 10k full build
+  with the last day added): GX raw step 5.0 s (importing great_expectations 2.5-4.6 s, about 22 suite
+  validations of 0.1-0.28 s each, Data Docs 0.45 s); `dbt_before_clv` 12.0 s, of which the dbt process
+  starts in 1.4 s (imports), loads its partial parse in about 1 s, then runs 186 nodes (50 models at about
+  120 ms, 135 tests at about 38 ms: dbt's per-node Python, not SQL; 4 or 8 threads are no faster than 2);
+  `dbt_after_clv` 5.3 s, of which the dbt process alone takes 4.8 s for 30 nodes. What would close it: one
+  dbt invocation instead of two (the CLV fit inside dbt's graph: a second dbt process costs about 4 s),
+  fewer dbt nodes (one query per model checking all its column tests instead of a node per test), GX's
+  validations batched per suite across tables, and the run in a process that has dbt and GX imported
+  already (each run is a new process under Dagster's default run launcher).
+- *One-day increment at 1M within 30 s*: `dbt_before_clv` (see its slowest models above) runs about 15
+  incremental models that each scan a 9-36M-row table to find and delete the affected keys (3-6 s each;
+  a delete of keys spread over the table touches every row group), and rebuilds whole the customer-grain
+  tables whose every row moves with as_of_date (relationship health, funnel); `dbt_after_clv` rebuilds the
+  CLV-scored marts (dim_customers, value, equity) for every customer because the daily refit changes every
+  customer's value; the publish writes those marts whole. What would close it: tables clustered by customer
+  so an affected set prunes row groups, customer-grain serving files split by customer bucket, and past
+  months' equity kept at the fit they were computed with (a product decision, DOMAIN.md defines it with the
+  current fit).
+- *Full build at 1M within 240 s*: the transformations are at the engine floor (ratio above, 1.3 target
+  met); the rest is the loads (reading and validating gzip CSV/JSONL into raw with the quarantine) and the
+  publish (a Parquet file per month of the facts costs about twice one file, plus the serving DuckDB). More
+  cores or Parquet landing files would close it; the SQL has little left.
+- *Full build at 100k at least 2x faster than pandas*: pandas reads the files and computes three marts; the
+  job loads with validation, ledger and quarantine, builds 16 marts with about 200 tests, validates with GX
+  and publishes. The transformations alone (the floor column) are about 2x faster than pandas; the whole job
+  does work pandas does not.
+- *CLV step at 1M within 2 s*: `fit_and_score` takes 5.0 s on the 1M warehouse (cProfile of
+  orchestration/lib/clv/fit_in_warehouse.py): the distinct (frequency, recency, T) keys over both summaries
+  1.4 s (a group-by over the month-end summary), horizon purchases 1.6 s (distinct (x, T) pairs in pandas
+  1.2 s), the two fits 0.9 s, writing the scores 0.8 s; the backtest step adds 2.2 s on a month end. What
+  would close it: the distinct keys kept by dbt incrementally (they only grow), and the pairs taken from
+  DuckDB instead of pandas.
+- The bench's increment day (12-30 to 12-31) is a month end: the CLV backtest gains a cutoff for every
+  customer, the worst case of its incremental split.
 """
 
 
