@@ -153,6 +153,34 @@ def where_time_goes(r: dict) -> list[str]:
     return lines + [""]
 
 
+def where_increment_time_goes(r: dict) -> list[str]:
+    """The one-day increment's steps (Dagster event log) and its slowest dbt models."""
+    inc = r.get("increment")
+    if not inc or not inc.get("success"):
+        return []
+    steps = sorted(inc["steps"].values(), key=lambda s: -s["seconds"])
+    shown = ", ".join(f"{s['step_key']} {s['seconds']:.1f}" for s in steps if s["seconds"] >= 0.5)
+    lines = [
+        f"**{r['scale']}**: one-day increment {inc['run_seconds']:.1f} s; steps of 0.5 s or more: {shown}",
+        "",
+    ]
+    models = [m for d in inc.get("dbt", {}).values() for m in d.get("slowest_models", [])]
+    lines.append(
+        "- slowest dbt models: "
+        + ", ".join(
+            f"{m['name']} {m['seconds']:.1f}" for m in sorted(models, key=lambda m: -m["seconds"])[:10]
+        )
+    )
+    for op, d in inc.get("dbt", {}).items():
+        if "step_seconds" in d:
+            lines.append(
+                f"- `{op}` step {d['step_seconds']:.1f} s: nodes ran {d['nodes_wall_seconds']:.1f} s (models "
+                f"{d['models_wall_seconds']:.1f}, tests alone {d['checks_only_seconds']:.1f}); dbt start-up, "
+                f"parsing and Dagster event handling {d['overhead_seconds']:.1f} s"
+            )
+    return lines + [""]
+
+
 def scale_table(r: dict) -> str:
     """Readable per-stage table of one scale's run."""
     s = r["summary"]
@@ -325,6 +353,9 @@ def render(results: list[dict]) -> str:
     lines += ["## Where the time goes", ""]
     for r in results:
         lines += where_time_goes(r)
+    lines += ["## Where a one-day increment's time goes", ""]
+    for r in results:
+        lines += where_increment_time_goes(r)
     lines += ["## Per scale", ""]
     for r in results:
         lines += ["```", scale_table(r), "```", ""]
