@@ -410,7 +410,7 @@ commands named, on a quiet machine unless said.
   fewer dbt nodes (one query per model checking all its column tests instead of a node per test), GX's
   validations batched per suite across tables, and the run in a process that has dbt and GX imported
   already (each run is a new process under Dagster's default run launcher).
-- *One-day increment at 1M within 30 s*: `dbt_before_clv` (see its slowest models above) runs about 15
+- *One-day increment at 1M within 30 s*: `dbt_before_clv` (its slowest models are listed above) runs about 15
   incremental models that each scan a 9-36M-row table to find and delete the affected keys (3-6 s each;
   a delete of keys spread over the table touches every row group), and rebuilds whole the customer-grain
   tables whose every row moves with as_of_date (relationship health, funnel); `dbt_after_clv` rebuilds the
