@@ -87,13 +87,13 @@ BACKTEST = {"clv_backtest_holdout_months": 1}
 BACKTEST_MOVING = {"clv_backtest_holdout_months": 0, "clv_backtest_cutoffs": 1}
 
 
-def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str, backtest: dict = BACKTEST) -> None:
+def _invoke_dbt(db: Path, monkeypatch: pytest.MonkeyPatch, command: str, *args: str, dbt_vars: dict):
     from dbt.cli.main import dbtRunner
 
     monkeypatch.setenv("RW_DUCKDB_PATH", str(db))
-    result = dbtRunner().invoke(
+    return dbtRunner().invoke(
         [
-            "run",
+            command,
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",
@@ -103,14 +103,16 @@ def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str, backtest: dict =
             str(db.parent / "dbt_target"),
             "--log-path",
             str(db.parent / "dbt_target"),
-            "--exclude",
-            "tag:clv_scored+",
             "--vars",
-            json.dumps({"incremental_lookback_hours": 0, **backtest}),
+            json.dumps({"incremental_lookback_hours": 0, **dbt_vars}),
             "--quiet",
             *args,
         ]
     )
+
+
+def _dbt(db: Path, monkeypatch: pytest.MonkeyPatch, *args: str, backtest: dict = BACKTEST) -> None:
+    result = _invoke_dbt(db, monkeypatch, "run", "--exclude", "tag:clv_scored+", *args, dbt_vars=backtest)
     failed = [r.message for r in (result.result or []) if r.status not in ("success", "pass")]
     assert result.success, f"dbt run {args} failed: {result.exception or failed}"
 
@@ -279,27 +281,8 @@ def test_day_by_day_equals_full_rebuild(daily_landing: Path, tmp_path: Path, mon
 
 
 def _staging_test_failures(db: Path, monkeypatch: pytest.MonkeyPatch, full_checks: bool) -> list[str]:
-    from dbt.cli.main import dbtRunner
-
-    monkeypatch.setenv("RW_DUCKDB_PATH", str(db))
-    result = dbtRunner().invoke(
-        [
-            "test",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(db.parent / "dbt_target"),
-            "--log-path",
-            str(db.parent / "dbt_target"),
-            "--select",
-            "stg_shop__order_lines",
-            "--vars",
-            json.dumps({"incremental_lookback_hours": 0, "full_checks": full_checks, **BACKTEST}),
-            "--quiet",
-        ]
-    )
+    dbt_vars = {"full_checks": full_checks, **BACKTEST}
+    result = _invoke_dbt(db, monkeypatch, "test", "--select", "stg_shop__order_lines", dbt_vars=dbt_vars)
     return sorted(r.node.name for r in result.result if r.status == "fail")
 
 

@@ -33,7 +33,8 @@
 
 {# The rows of the keys a staging model's rewrite (macro rewritten_rows, kinds 'raw', 'raw_order',
    'raw_order_line', 'raw_contact') selected in this build. A test may not ref what it does not test, so the
-   relations come from the graph; the predicates are rewritten_rows' own. #}
+   relations come from the graph; the keys and the predicate are rewritten_rows' own (raw_rewrite_key,
+   raw_keys_loaded). #}
 {% macro rewritten_this_run() -%}
     {%- if full_checks() or not execute -%}
         {{ return('1 = 1') }}
@@ -43,23 +44,16 @@
     {%- if kind is none -%}
         {{ return('1 = 1') }}
     {%- endif -%}
-    {%- set state = graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__state']) -%}
-    {%- set since -%}
-        ((select previous_watermark is null from {{ state }}) or _loaded_at >= (select lookback_from from {{ state }}))
-    {%- endset -%}
-    {%- set keys = {
-        'raw': (tested.config.rewrite_key, tested.config.rewrite_raw_table),
-        'raw_contact': ('contact_id', 'crm_contacts'),
-        'raw_order': ('order_id', 'shop_orders'),
-        'raw_order_line': ('line_id', 'shop_order_lines'),
-    } -%}
-    {%- if kind not in keys -%}
-        {{ exceptions.raise_compiler_error('__rewritten_this_run__ tests a staging model; ' ~ tested.name ~ ' has rewrite kind ' ~ kind) }}
+    {%- set key, raw_table = tested.config.get('rewrite_key'), tested.config.get('rewrite_raw_table') -%}
+    {%- set raw_key = raw_rewrite_key(kind, key, raw_table) -%}
+    {%- if raw_key is none -%}
+        {%- set reason = tested.name ~ ' has rewrite kind ' ~ kind -%}
+        {{ exceptions.raise_compiler_error('__rewritten_this_run__ tests a staging model; ' ~ reason) }}
     {%- endif -%}
-    {%- set key, table = keys[kind] -%}
-    {%- set raw = graph_relation(graph.sources['source.' ~ project_name ~ '.raw.' ~ table]) -%}
+    {%- set state = graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__state']) -%}
+    {%- set raw = graph_relation(graph.sources['source.' ~ project_name ~ '.raw.' ~ raw_key[1]]) -%}
     {%- set predicate -%}
-        {{ key }} in (select {{ key }} from {{ raw }} where {{ since }})
+        {{ raw_keys_loaded(raw_key[0], raw, state) }}
         {%- if kind == 'raw_order' %}
         or exists (
             select 1 from {{ graph_relation(graph.nodes['model.' ~ project_name ~ '.int_incremental__touched_rates']) }} as rates

@@ -19,11 +19,28 @@
 
 {# Raw rows loaded since the previous build, less the lookback (var incremental_lookback_hours); every row when
    there is no usable previous build. Staging reads only this (it does not depend on as_of_date). #}
-{% macro loaded_since_watermark() -%}
+{% macro loaded_since_watermark(state=none) -%}
+    {%- set state = state or ref('int_incremental__state') -%}
     (
-        (select previous_watermark is null from {{ ref('int_incremental__state') }})
-        or _loaded_at >= (select lookback_from from {{ ref('int_incremental__state') }})
+        (select previous_watermark is null from {{ state }})
+        or _loaded_at >= (select lookback_from from {{ state }})
     )
+{%- endmacro %}
+
+{# The key column and raw table a staging model's rewrite kind dedupes again, (key, raw table); none for a kind
+   below staging. Kind 'raw' takes them from the model's config (`rewrite_key`, `rewrite_raw_table`). #}
+{% macro raw_rewrite_key(kind, key=none, raw_table=none) -%}
+    {%- set fixed = {
+        'raw_contact': ('contact_id', 'crm_contacts'),
+        'raw_order': ('order_id', 'shop_orders'),
+        'raw_order_line': ('line_id', 'shop_order_lines'),
+    } -%}
+    {{ return((key, raw_table) if kind == 'raw' else fixed.get(kind)) }}
+{%- endmacro %}
+
+{# Keys with a copy in `raw` loaded since the watermark (`state`: the int_incremental__state relation). #}
+{% macro raw_keys_loaded(key, raw, state=none) -%}
+    {{ key }} in (select {{ key }} from {{ raw }} where {{ loaded_since_watermark(state) }})
 {%- endmacro %}
 
 {# True when this build rewrites every row of the incremental models below staging: no usable previous build,
@@ -69,22 +86,19 @@
    key column where the model's input calls it differently; kind 'raw' (a staging model's dedupe) takes the key
    and the raw table from the model's config `rewrite_key` and `rewrite_raw_table`. #}
 {% macro rewritten_rows(kind, key=none, raw_table=none) -%}
-    {%- if kind == 'raw' -%}
-        {{ key }} in (select {{ key }} from {{ source('raw', raw_table) }} where {{ loaded_since_watermark() }})
-    {%- elif kind == 'raw_order' -%}
+    {%- set raw_key = raw_rewrite_key(kind, key, raw_table) -%}
+    {%- if raw_key -%}
         (
-            order_id in (select order_id from {{ source('raw', 'shop_orders') }} where {{ loaded_since_watermark() }})
+            {{ raw_keys_loaded(raw_key[0], source('raw', raw_key[1])) }}
+            {%- if kind == 'raw_order' %}
             or order_id in (
                 select orders.order_id
                 from {{ this }} as orders
                 inner join {{ ref('int_incremental__touched_rates') }} as rates
                     on {{ fx_touched('orders.currency', 'orders.order_date', 'rates') }}
             )
+            {%- endif %}
         )
-    {%- elif kind == 'raw_order_line' -%}
-        line_id in (select line_id from {{ source('raw', 'shop_order_lines') }} where {{ loaded_since_watermark() }})
-    {%- elif kind == 'raw_contact' -%}
-        contact_id in (select contact_id from {{ source('raw', 'crm_contacts') }} where {{ loaded_since_watermark() }})
     {%- elif kind == 'contact' -%}
         ({{ incremental_rewrite_all() }}
          or {{ key or 'contact_id' }} in (select contact_id from {{ ref('int_incremental__touched_contacts') }}))
